@@ -1,0 +1,20 @@
+# tenantgen's make targets. `make test` is the test command CI runs.
+GO ?= go
+export CGO_ENABLED ?= 1
+
+.PHONY: test build vet fmt-check bench demo generate-example tidy
+
+build:
+	$(GO) build ./...
+
+# Every test, the PostgreSQL-backed ones included: a server is started (or
+# installed) first when none is reachable.
+test:
+	./scripts/ensure-postgres.sh
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench:
+	./scripts/ensure-postgres.sh
+	$(GO) run ./cmd/tenantgen-bench -out BENCHMARKS.md

@@ -1,0 +1,97 @@
+// Package golang emits the Go side of a tenantgen package: sqlc's pgx/v5
+// query code, rewritten so that each query is a method of the type of its
+// scope and names tenant objects through the runtime's schema placeholder,
+// plus tenantgen's own db.go and migrations.go, written with jennifer.
+package golang
+
+import (
+	"context"
+	"go/ast"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tenantgen/tenantgen/gen"
+	"github.com/tenantgen/tenantgen/gen/config"
+	"github.com/tenantgen/tenantgen/gen/diag"
+	"github.com/tenantgen/tenantgen/gen/scope"
+)
+
+func init() { gen.SetGoGenerator(Generate) }
+
+// Generate returns the Go files of the package cfg describes.
+func Generate(cfg *config.Config, model *scope.Model) ([]gen.File, error) {
+	dir := cfg.Abs(cfg.Out)
+	var files []gen.File
+	add := func(name string, content []byte) {
+		files = append(files, gen.File{Path: filepath.Join(dir, name), Content: content})
+	}
+
+	if hasQueries(cfg.Abs(cfg.Queries)) {
+		sqlcFiles, err := runSqlc(context.Background(), cfg, gen.DisplayPath)
+		if err != nil {
+			return nil, err
+		}
+		var diags diag.List
+		r := &rewriter{model: model, sources: readSources(cfg.Abs(cfg.Queries), gen.DisplayPath, &diags), diags: &diags}
+		fset := token.NewFileSet()
+		parsed := map[string]*ast.File{}
+		for name, src := range sqlcFiles {
+			if name == "db.go" { // replaced by tenantgen's own
+				continue
+			}
+			f, err := parseFile(fset, name, src)
+			if err != nil {
+				return nil, err
+			}
+			parsed[name] = f
+		}
+		r.plan(parsed)
+		if err := diags.Err(); err != nil {
+			return nil, err
+		}
+		for _, name := range sortedKeys(parsed) {
+			f := parsed[name]
+			if err := r.rewrite(name, f); err != nil {
+				return nil, err
+			}
+			r.splitQuerier(f)
+			out, err := print(fset, f)
+			if err != nil {
+				return nil, err
+			}
+			add(name, out)
+		}
+	}
+
+	db, err := emitDB(cfg.Package)
+	if err != nil {
+		return nil, err
+	}
+	add("db.go", db)
+	var shared, tenant bool
+	for _, st := range model.Scopes {
+		shared = shared || st == scope.Shared
+		tenant = tenant || st == scope.Tenant
+	}
+	migs, err := emitMigrations(cfg.Package, shared, tenant)
+	if err != nil {
+		return nil, err
+	}
+	add("migrations.go", migs)
+	return files, nil
+}
+
+func hasQueries(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,108 @@
+// Package pgtest gives each test package a throwaway PostgreSQL database on
+// the server named by TENANTGEN_TEST_DATABASE_URL (default: the local
+// server). Under CI=true a missing server fails the tests instead of
+// skipping them.
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultURL is the server used when TENANTGEN_TEST_DATABASE_URL is unset.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+var (
+	dbURL   string
+	dbErr   error
+	created string
+)
+
+// AdminURL is the URL of the server's maintenance database.
+func AdminURL() string {
+	if u := os.Getenv("TENANTGEN_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+// Main runs a test package: it creates the package's database, runs the
+// tests, and drops the database. Call it from TestMain.
+func Main(m *testing.M, pkg string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	name := fmt.Sprintf("tenantgen_test_%s_%d", pkg, os.Getpid())
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err == nil {
+		_, err = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize())
+		if err == nil {
+			_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+		}
+	}
+	cancel()
+	if err != nil {
+		dbErr = err
+	} else {
+		created = name
+		dbURL = withDatabase(AdminURL(), name)
+	}
+	code := m.Run()
+	if admin != nil {
+		if created != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{created}.Sanitize()+" WITH (FORCE)")
+			cancel()
+		}
+		admin.Close(context.Background())
+	}
+	os.Exit(code)
+}
+
+// URL returns the package database's URL. Without a server it skips the
+// test, or fails it under CI=true.
+func URL(t testing.TB) string {
+	t.Helper()
+	if dbURL == "" {
+		msg := fmt.Sprintf("PostgreSQL not reachable at %s: %v", redact(AdminURL()), dbErr)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return dbURL
+}
+
+// Connect opens a connection to the package database.
+func Connect(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func withDatabase(raw, db string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		// keyword/value form
+		return strings.TrimSpace(raw) + " dbname=" + db
+	}
+	u.Path = "/" + db
+	return u.String()
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

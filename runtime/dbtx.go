@@ -1,0 +1,80 @@
+package runtime
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// SchemaPlaceholder stands for the tenant schema in generated SQL: the
+// generator qualifies every tenant object with it, and a tenant-bound DBTX
+// replaces it with the tenant's quoted schema name. No valid tenant name can
+// equal it.
+const SchemaPlaceholder = `"$tenant"`
+
+const placeholderName = "$tenant"
+
+// DBTX is what generated queries run on: *pgxpool.Pool, *pgx.Conn and pgx.Tx
+// all satisfy it.
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// tenantDBTX binds a DBTX to one tenant. It keeps no state on the
+// connection: the tenant is in the SQL text itself, so nothing a failed,
+// cancelled or panicking query leaves behind can reach another tenant's
+// query, and it works unchanged behind PgBouncer's transaction pooling.
+type tenantDBTX struct {
+	db     DBTX
+	tenant Tenant
+	ident  string
+}
+
+func bindTenant(db DBTX, t Tenant) *tenantDBTX {
+	return &tenantDBTX{db: db, tenant: t, ident: t.Ident()}
+}
+
+func (c *tenantDBTX) sql(s string) string {
+	return strings.ReplaceAll(s, SchemaPlaceholder, c.ident)
+}
+
+func (c *tenantDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return c.db.Exec(ctx, c.sql(sql), args...)
+}
+
+func (c *tenantDBTX) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return c.db.Query(ctx, c.sql(sql), args...)
+}
+
+func (c *tenantDBTX) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return c.db.QueryRow(ctx, c.sql(sql), args...)
+}
+
+func (c *tenantDBTX) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	if len(table) == 2 && table[0] == placeholderName {
+		table = pgx.Identifier{c.tenant.name, table[1]}
+	}
+	return c.db.CopyFrom(ctx, table, columns, src)
+}
+
+func (c *tenantDBTX) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	for _, q := range b.QueuedQueries {
+		q.SQL = c.sql(q.SQL)
+	}
+	return c.db.SendBatch(ctx, b)
+}
+
+// BindTenant returns db (a pool, connection or transaction) bound to t, for
+// generated queries to run on.
+func BindTenant(db DBTX, t Tenant) DBTX {
+	if t.IsZero() {
+		return errDBTX{errZeroTenant}
+	}
+	return bindTenant(db, t)
+}
