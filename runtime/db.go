@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,6 +26,9 @@ type DB struct {
 	owned  bool
 	logger *slog.Logger
 	migs   Migrations
+
+	mu       sync.Mutex
+	onChange []func()
 }
 
 // Option configures a DB.

@@ -123,7 +123,7 @@ func emitMigrations(pkg string, shared, tenant bool) ([]byte, error) {
 		f.Anon("embed")
 		f.Comment("//go:embed migrations")
 		f.Var().Id("migrationsFS").Qual("embed", "FS")
-		f.Func().Id("sub").Params(jen.Id("dir").String()).Qual("io/fs", "FS").Block(
+		f.Func().Id("migrationsSub").Params(jen.Id("dir").String()).Qual("io/fs", "FS").Block(
 			jen.List(jen.Id("s"), jen.Err()).Op(":=").Qual("io/fs", "Sub").Call(jen.Id("migrationsFS"), jen.Id("dir")),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err())),
 			jen.Return(jen.Id("s")),

@@ -73,6 +73,67 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 			r.queries[q.Name] = q
 		})
 	}
+	// :copyfrom queries have no SQL constant: the table COPY writes to
+	// gives their scope.
+	for _, name := range sortedKeys(files) {
+		for _, decl := range files[name].Decls {
+			fd, ok := decl.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || r.queries[fd.Name.Name] != nil {
+				continue
+			}
+			table, ok := copyFromTable(fd)
+			if !ok {
+				continue
+			}
+			q := &plannedQuery{Name: fd.Name.Name, Kind: "copyfrom", Scope: migfile.Shared, Info: &scope.Query{}}
+			if sc, ok := r.model.ScopeOf("", table); ok {
+				q.Scope = sc
+			}
+			if m := r.sources[q.Name].Marker; m != nil {
+				if m.Scope == migfile.Shared && q.Scope == migfile.Tenant {
+					r.diags.Add(r.sources[q.Name].Pos, "remove -- tenantgen:shared, or make the table shared",
+						"query %s is marked shared but copies into tenant table %s", q.Name, table)
+					continue
+				}
+				q.Scope = m.Scope
+			}
+			r.queries[q.Name] = q
+		}
+	}
+}
+
+// copyFromTable finds the table of a q.db.CopyFrom(ctx, []string{"t"}, ...) call.
+func copyFromTable(fd *ast.FuncDecl) (table string, found bool) {
+	if fd.Body == nil {
+		return "", false
+	}
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if lit := copyFromIdent(n); lit != nil {
+			if el, ok := lit.Elts[len(lit.Elts)-1].(*ast.BasicLit); ok {
+				table, _ = strconv.Unquote(el.Value)
+				found = true
+			}
+		}
+		return !found
+	})
+	return table, found
+}
+
+// copyFromIdent returns the table identifier literal of a CopyFrom call.
+func copyFromIdent(n ast.Node) *ast.CompositeLit {
+	call, ok := n.(*ast.CallExpr)
+	if !ok || len(call.Args) < 2 {
+		return nil
+	}
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "CopyFrom" {
+		return nil
+	}
+	lit, ok := call.Args[1].(*ast.CompositeLit)
+	if !ok || len(lit.Elts) == 0 {
+		return nil
+	}
+	return lit
 }
 
 func forEachQueryConst(f *ast.File, fn func(lit *ast.BasicLit, sql string)) {
@@ -135,16 +196,8 @@ func (r *rewriter) rewrite(name string, f *ast.File) error {
 // that COPY writes to: q.db.CopyFrom(ctx, []string{"t"}, ...).
 func qualifyCopyFrom(fd *ast.FuncDecl, m *scope.Model) {
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok || len(call.Args) < 2 {
-			return true
-		}
-		sel, ok := call.Fun.(*ast.SelectorExpr)
-		if !ok || sel.Sel.Name != "CopyFrom" {
-			return true
-		}
-		lit, ok := call.Args[1].(*ast.CompositeLit)
-		if !ok || len(lit.Elts) != 1 {
+		lit := copyFromIdent(n)
+		if lit == nil || len(lit.Elts) != 1 {
 			return true
 		}
 		el, ok := lit.Elts[0].(*ast.BasicLit)

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/tenantgen/tenantgen/gen/migfile"
 	"github.com/tenantgen/tenantgen/gen/scope"
@@ -69,15 +70,15 @@ func render(f *migfile.File, sc scope.Scope, up, down []*migfile.Statement) []by
 		b.WriteString("-- +goose NO TRANSACTION\n")
 	}
 	b.WriteString("-- +goose Up\n")
-	writeStatements(&b, up)
+	writeStatements(&b, sc, up)
 	if len(down) > 0 {
 		b.WriteString("\n-- +goose Down\n")
-		writeStatements(&b, down)
+		writeStatements(&b, sc, down)
 	}
 	return b.Bytes()
 }
 
-func writeStatements(b *bytes.Buffer, sts []*migfile.Statement) {
+func writeStatements(b *bytes.Buffer, sc scope.Scope, sts []*migfile.Statement) {
 	for i, st := range sts {
 		if i > 0 {
 			b.WriteString("\n")
@@ -89,10 +90,44 @@ func writeStatements(b *bytes.Buffer, sts []*migfile.Statement) {
 		if st.Block {
 			b.WriteString("-- +goose StatementBegin\n")
 		}
-		b.WriteString(st.Text)
+		text := st.Text
+		if sc == scope.Tenant && needsPinnedPath(st) {
+			text = strings.TrimSuffix(text, ";") + "\nSET search_path FROM CURRENT;"
+		}
+		b.WriteString(text)
 		b.WriteString("\n")
 		if st.Block {
 			b.WriteString("-- +goose StatementEnd\n")
 		}
 	}
+}
+
+// needsPinnedPath reports whether a tenant function's body is a string that
+// PostgreSQL resolves at call time. Queries run with search_path public (the
+// runtime binds tenants by qualified names), so such a body would not find
+// its own tenant's tables; SET search_path FROM CURRENT pins the path of the
+// migration that creates it, which is the tenant's. Bodies that set their own
+// search_path, and SQL-standard bodies (BEGIN ATOMIC), resolved at creation,
+// are left alone.
+func needsPinnedPath(st *migfile.Statement) bool {
+	fn := st.Node.GetCreateFunctionStmt()
+	if fn == nil || fn.SqlBody != nil {
+		return false
+	}
+	hasBody := false
+	for _, o := range fn.Options {
+		d := o.GetDefElem()
+		if d == nil {
+			continue
+		}
+		switch d.Defname {
+		case "as":
+			hasBody = true
+		case "set":
+			if v := d.Arg.GetVariableSetStmt(); v != nil && v.Name == "search_path" {
+				return false
+			}
+		}
+	}
+	return hasBody
 }

@@ -1,0 +1,271 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// TenantInfo is a tenant's registry row.
+type TenantInfo struct {
+	Tenant    Tenant
+	Database  string
+	State     string
+	CreatedAt time.Time
+	Domains   []Domain
+}
+
+// Domain maps a host name to a tenant.
+type Domain struct {
+	Name    string
+	Primary bool
+}
+
+// ErrTenantExists is returned when creating a tenant whose name or schema is taken.
+var ErrTenantExists = errors.New("tenant already exists")
+
+// ErrTenantNotFound is returned for a tenant the registry does not have.
+var ErrTenantNotFound = errors.New("tenant not found")
+
+// CreateOptions tune CreateTenant.
+type CreateOptions struct {
+	// Domains to map to the tenant; the first is primary.
+	Domains []string
+}
+
+// CreateTenant creates a tenant: its registry row, its schema with every
+// tenant migration applied, and its domains. It is all or nothing: when any
+// step fails, the schema and the row are removed before the error returns.
+func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (err error) {
+	if t.IsZero() {
+		return errZeroTenant
+	}
+	domains := make([]string, len(opts.Domains))
+	for i, d := range opts.Domains {
+		if domains[i], err = NormalizeDomain(d); err != nil {
+			return err
+		}
+	}
+	// Reserve the name first: the primary key makes two concurrent creations
+	// of one tenant fail cleanly instead of racing on the schema.
+	_, err = db.pool.Exec(ctx, `INSERT INTO public.tenantgen_tenants (name, state) VALUES ($1, 'creating')`, t.name)
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" {
+			return fmt.Errorf("creating tenant %s: %w", t.name, ErrTenantExists)
+		}
+		if errors.As(err, &pe) && pe.Code == "42P01" {
+			return fmt.Errorf("creating tenant %s: the tenant registry is missing: run the shared migrations first (tenantgen migrate --shared): %w", t.name, err)
+		}
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	defer func() {
+		if err != nil {
+			// Clean up with a context of its own: the caller's may be what failed.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if cerr := db.removeTenant(cctx, t); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("cleaning up after the failed creation of %s: %w", t.name, cerr))
+			}
+		}
+	}()
+	var exists bool
+	if err = db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)`, t.name).Scan(&exists); err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	if exists {
+		// Not ours to remove: keep it, but drop our row.
+		if _, derr := db.pool.Exec(ctx, `DELETE FROM public.tenantgen_tenants WHERE name = $1`, t.name); derr != nil {
+			return derr
+		}
+		return fmt.Errorf("creating tenant %s: a schema of that name already exists: %w", t.name, ErrTenantExists)
+	}
+	if _, err = db.pool.Exec(ctx, "CREATE SCHEMA "+t.Ident()); err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	if db.migs.Tenant != nil {
+		if _, err = db.migrateTenant(ctx, t, migrateUp, 0); err != nil {
+			return fmt.Errorf("creating tenant %s: %w", t.name, err)
+		}
+	}
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		for i, d := range domains {
+			if _, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_domains (domain, tenant, is_primary) VALUES ($1, $2, $3)`, d, t.name, i == 0); err != nil {
+				return fmt.Errorf("domain %s: %w", d, err)
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = 'active' WHERE name = $1`, t.name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	db.registryChanged()
+	db.logger.InfoContext(ctx, "tenantgen: tenant created", "tenant", t.name)
+	return nil
+}
+
+// removeTenant drops a tenant's schema and registry rows.
+func (db *DB) removeTenant(ctx context.Context, t Tenant) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+t.Ident()+" CASCADE"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM public.tenantgen_tenants WHERE name = $1`, t.name)
+		return err
+	})
+}
+
+// DropTenant drops a tenant's schema, with all its data, and its registry
+// rows, in one transaction. confirm must equal the tenant's name: dropping is
+// never the default of anything.
+func (db *DB) DropTenant(ctx context.Context, t Tenant, confirm string) error {
+	if t.IsZero() {
+		return errZeroTenant
+	}
+	if confirm != t.name {
+		return fmt.Errorf("dropping tenant %s: confirmation %q does not match the tenant name", t.name, confirm)
+	}
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM public.tenantgen_tenants WHERE name = $1`, t.name).Scan(&n); err != nil {
+		return fmt.Errorf("dropping tenant %s: %w", t.name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("dropping tenant %s: %w", t.name, ErrTenantNotFound)
+	}
+	if err := db.removeTenant(ctx, t); err != nil {
+		return fmt.Errorf("dropping tenant %s: %w", t.name, err)
+	}
+	db.registryChanged()
+	db.logger.InfoContext(ctx, "tenantgen: tenant dropped", "tenant", t.name)
+	return nil
+}
+
+// Tenants lists the registry, ordered by name.
+func (db *DB) Tenants(ctx context.Context) ([]TenantInfo, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT t.name, t.database, t.state, t.created_at,
+		       coalesce(array_agg(d.domain ORDER BY d.is_primary DESC, d.domain) FILTER (WHERE d.domain IS NOT NULL), '{}'),
+		       coalesce(array_agg(d.is_primary ORDER BY d.is_primary DESC, d.domain) FILTER (WHERE d.domain IS NOT NULL), '{}')
+		FROM public.tenantgen_tenants t LEFT JOIN public.tenantgen_domains d ON d.tenant = t.name
+		GROUP BY t.name ORDER BY t.name`)
+	if err != nil {
+		return nil, fmt.Errorf("listing tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []TenantInfo
+	for rows.Next() {
+		var ti TenantInfo
+		var name string
+		var doms []string
+		var prim []bool
+		if err := rows.Scan(&name, &ti.Database, &ti.State, &ti.CreatedAt, &doms, &prim); err != nil {
+			return nil, err
+		}
+		ti.Tenant = Tenant{name: name}
+		for i := range doms {
+			ti.Domains = append(ti.Domains, Domain{Name: doms[i], Primary: prim[i]})
+		}
+		out = append(out, ti)
+	}
+	return out, rows.Err()
+}
+
+// AddDomain maps domain to t. A primary domain demotes the tenant's others.
+func (db *DB) AddDomain(ctx context.Context, t Tenant, domain string, primary bool) error {
+	d, err := NormalizeDomain(domain)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if primary {
+			if _, err := tx.Exec(ctx, `UPDATE public.tenantgen_domains SET is_primary = false WHERE tenant = $1`, t.name); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_domains (domain, tenant, is_primary) VALUES ($1, $2, $3)`, d, t.name, primary)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("adding domain %s to %s: %w", d, t.name, err)
+	}
+	db.registryChanged()
+	return nil
+}
+
+// RemoveDomain unmaps a domain.
+func (db *DB) RemoveDomain(ctx context.Context, domain string) error {
+	d, err := NormalizeDomain(domain)
+	if err != nil {
+		return err
+	}
+	tag, err := db.pool.Exec(ctx, `DELETE FROM public.tenantgen_domains WHERE domain = $1`, d)
+	if err != nil {
+		return fmt.Errorf("removing domain %s: %w", d, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("removing domain %s: no such domain", d)
+	}
+	db.registryChanged()
+	return nil
+}
+
+// TenantByDomain resolves a host name through the registry; the HTTP
+// middleware caches it.
+func (db *DB) TenantByDomain(ctx context.Context, domain string) (Tenant, bool, error) {
+	d, err := NormalizeDomain(domain)
+	if err != nil {
+		return Tenant{}, false, nil
+	}
+	var name string
+	err = db.pool.QueryRow(ctx, `SELECT d.tenant FROM public.tenantgen_domains d JOIN public.tenantgen_tenants t ON t.name = d.tenant WHERE d.domain = $1 AND t.state = 'active'`, d).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Tenant{}, false, nil
+	}
+	if err != nil {
+		return Tenant{}, false, fmt.Errorf("looking up domain %s: %w", d, err)
+	}
+	t, err := ParseTenant(name)
+	return t, err == nil, err
+}
+
+// NormalizeDomain lower-cases a host name and strips a port and a trailing dot.
+func NormalizeDomain(host string) (string, error) {
+	h := strings.ToLower(strings.TrimSpace(host))
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") && strings.Count(h, ":") == 1 {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return "", fmt.Errorf("invalid domain %q", truncate(host))
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return "", fmt.Errorf("invalid domain %q", truncate(host))
+		}
+	}
+	return h, nil
+}
+
+// OnRegistryChange registers fn to run after this DB changes the registry
+// (tenants or domains), so caches such as the HTTP middleware's can drop
+// stale entries.
+func (db *DB) OnRegistryChange(fn func()) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.onChange = append(db.onChange, fn)
+}
+
+func (db *DB) registryChanged() {
+	db.mu.Lock()
+	fns := append([]func(){}, db.onChange...)
+	db.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}

@@ -1,0 +1,345 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pressly/goose/v3"
+)
+
+type direction int
+
+const (
+	migrateUp direction = iota
+	migrateDownTo
+)
+
+// MigrateShared applies tenantgen's registry migrations and then the shared
+// set to public. It returns the number of migrations applied.
+func (db *DB) MigrateShared(ctx context.Context) (int, error) {
+	n := 0
+	reg, err := db.registryProvider()
+	if err != nil {
+		return 0, err
+	}
+	res, err := reg.Up(ctx)
+	reg.Close()
+	n += len(res)
+	if err != nil {
+		return n, fmt.Errorf("migrating the tenant registry: %w", err)
+	}
+	if !hasSQL(db.migs.Shared) {
+		return n, nil
+	}
+	p, err := db.sharedProvider()
+	if err != nil {
+		return n, err
+	}
+	defer p.Close()
+	res, err = p.Up(ctx)
+	n += len(res)
+	if err != nil {
+		return n, fmt.Errorf("migrating shared: %w", err)
+	}
+	return n, nil
+}
+
+// SharedVersion is the version of the shared set applied to public.
+func (db *DB) SharedVersion(ctx context.Context) (int64, error) {
+	var v *int64
+	err := db.pool.QueryRow(ctx, `SELECT max(version_id) FROM public.goose_db_version`).Scan(&v)
+	if err != nil {
+		if isUndefinedTable(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
+
+func (db *DB) migrateTenant(ctx context.Context, t Tenant, dir direction, version int64) (int, error) {
+	p, err := db.tenantProvider(t)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	var res []*goose.MigrationResult
+	switch dir {
+	case migrateDownTo:
+		res, err = p.DownTo(ctx, version)
+	default:
+		res, err = p.Up(ctx)
+	}
+	if err != nil {
+		var pe *goose.PartialError
+		if errors.As(err, &pe) {
+			return len(pe.Applied), fmt.Errorf("version %d (%s): %w", pe.Failed.Source.Version, pe.Failed.Source.Path, pe.Err)
+		}
+	}
+	return len(res), err
+}
+
+// Versions returns the latest version of the shared and tenant sets.
+func (m Migrations) Versions() (shared, tenant []int64) {
+	return setVersions(m.Shared), setVersions(m.Tenant)
+}
+
+func hasSQL(fsys fs.FS) bool { return len(setVersions(fsys)) > 0 }
+
+func setVersions(fsys fs.FS) []int64 {
+	if fsys == nil {
+		return nil
+	}
+	names, _ := fs.Glob(fsys, "*.sql")
+	var out []int64
+	for _, n := range names {
+		i := strings.IndexByte(n, '_')
+		if i <= 0 {
+			continue
+		}
+		if v, err := strconv.ParseInt(n[:i], 10, 64); err == nil {
+			out = append(out, v)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// TenantVersions returns the tenant-set version applied in each named
+// schema (0 when none), in a constant number of round trips whatever the
+// number of tenants: a fleet that is up to date is checked at once instead
+// of running goose per tenant.
+func (db *DB) TenantVersions(ctx context.Context, names []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(names))
+	rows, err := db.pool.Query(ctx, `
+		SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relname = 'goose_db_version' AND c.relkind = 'r' AND n.nspname = ANY($1)`, names)
+	if err != nil {
+		return nil, err
+	}
+	have, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		out[n] = 0
+	}
+	// Chunks keep the locks one statement takes under the lock table's size.
+	const chunk = 500
+	for start := 0; start < len(have); start += chunk {
+		part := have[start:min(start+chunk, len(have))]
+		var b strings.Builder
+		args := make([]any, 0, len(part))
+		for i, n := range part {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			args = append(args, n)
+			fmt.Fprintf(&b, "SELECT $%d::text, coalesce(max(version_id), 0) FROM %s.goose_db_version", i+1, pgx.Identifier{n}.Sanitize())
+		}
+		rows, err := db.pool.Query(ctx, b.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var n string
+			var v int64
+			if err := rows.Scan(&n, &v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[n] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// MigrateOptions tune MigrateTenants.
+type MigrateOptions struct {
+	Tenants  []string // default: every active tenant of the registry
+	Parallel int      // tenants migrated at once; default 4
+	FailFast bool     // stop starting tenants after the first failure
+	DryRun   bool     // report what would run, change nothing
+	// DownTo, when set, migrates down to that version instead of up.
+	DownTo *int64
+	// Progress, when set, is called after each tenant finishes.
+	Progress func(done, total, failed int)
+}
+
+// TenantResult is one tenant's outcome.
+type TenantResult struct {
+	Tenant   string
+	From, To int64 // versions before and after
+	Applied  int   // migrations run
+	Err      error
+	Duration time.Duration
+}
+
+// MigrateReport sums up a fleet migration.
+type MigrateReport struct {
+	Target   int64 // latest tenant-set version
+	Total    int   // tenants considered
+	UpToDate int   // tenants that needed nothing
+	Results  []TenantResult
+}
+
+// Failed lists the results with errors.
+func (r *MigrateReport) Failed() []TenantResult {
+	var out []TenantResult
+	for _, res := range r.Results {
+		if res.Err != nil {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// ErrMigrationsFailed is returned when some tenants failed; the report says which.
+var ErrMigrationsFailed = errors.New("some tenants failed to migrate")
+
+// MigrateTenants brings tenant schemas to the latest tenant-set version (or
+// down to DownTo), several at once. Each tenant migrates on its own
+// connection under its own advisory lock, each migration in its own
+// transaction; one tenant's failure neither stops nor touches the others
+// (unless FailFast), and a rerun resumes where the failed ones stopped.
+func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*MigrateReport, error) {
+	names := opts.Tenants
+	if names == nil {
+		infos, err := db.Tenants(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, ti := range infos {
+			if ti.State == "active" {
+				names = append(names, ti.Tenant.name)
+			}
+		}
+	}
+	tenants := make([]Tenant, 0, len(names))
+	for _, n := range names {
+		t, err := ParseTenant(n)
+		if err != nil {
+			return nil, err
+		}
+		tenants = append(tenants, t)
+	}
+	_, versions := db.migs.Versions()
+	rep := &MigrateReport{Total: len(tenants)}
+	if len(versions) > 0 {
+		rep.Target = versions[len(versions)-1]
+	}
+	current, err := db.TenantVersions(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("reading tenant versions: %w", err)
+	}
+	var todo []Tenant
+	for _, t := range tenants {
+		v := current[t.name]
+		switch {
+		case opts.DownTo != nil && v > *opts.DownTo:
+			todo = append(todo, t)
+		case opts.DownTo == nil && v < rep.Target:
+			todo = append(todo, t)
+		default:
+			rep.UpToDate++
+		}
+	}
+	if opts.DryRun {
+		for _, t := range todo {
+			to := rep.Target
+			if opts.DownTo != nil {
+				to = *opts.DownTo
+			}
+			rep.Results = append(rep.Results, TenantResult{Tenant: t.name, From: current[t.name], To: to})
+		}
+		return rep, nil
+	}
+	par := opts.Parallel
+	if par <= 0 {
+		par = 4
+	}
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		failed  int
+		stopped bool
+	)
+	sem := make(chan struct{}, par)
+	results := make([]TenantResult, len(todo))
+	for i, t := range todo {
+		mu.Lock()
+		stop := stopped
+		mu.Unlock()
+		if stop || ctx.Err() != nil {
+			results[i] = TenantResult{Tenant: t.name, From: current[t.name], To: current[t.name], Err: errors.New("not started: an earlier tenant failed")}
+			if ctx.Err() != nil {
+				results[i].Err = ctx.Err()
+			}
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			start := time.Now()
+			dir, target := migrateUp, int64(0)
+			if opts.DownTo != nil {
+				dir, target = migrateDownTo, *opts.DownTo
+			}
+			n, err := db.migrateTenant(ctx, t, dir, target)
+			res := TenantResult{Tenant: t.name, From: current[t.name], Applied: n, Err: err, Duration: time.Since(start)}
+			if v, verr := db.TenantVersions(ctx, []string{t.name}); verr == nil {
+				res.To = v[t.name]
+			}
+			if err != nil {
+				db.logger.WarnContext(ctx, "tenantgen: tenant migration failed", "tenant", t.name, "err", err)
+			}
+			mu.Lock()
+			results[i] = res
+			if err != nil {
+				failed++
+				if opts.FailFast {
+					stopped = true
+				}
+			}
+			done := 0
+			for _, r := range results {
+				if r.Tenant != "" {
+					done++
+				}
+			}
+			f := failed
+			mu.Unlock()
+			if opts.Progress != nil {
+				opts.Progress(done, len(todo), f)
+			}
+		}()
+	}
+	wg.Wait()
+	rep.Results = results
+	if len(rep.Failed()) > 0 {
+		return rep, ErrMigrationsFailed
+	}
+	return rep, nil
+}
+
+func isUndefinedTable(err error) bool {
+	var pe interface{ SQLState() string }
+	return errors.As(err, &pe) && pe.SQLState() == "42P01"
+}
