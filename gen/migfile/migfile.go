@@ -205,6 +205,12 @@ func Parse(path, text string, diags *diag.List) *File {
 		} else if strings.Contains(c.text, "tenantgen:") {
 			diags.Add(pos, "a marker is a line comment of its own: -- tenantgen:shared or -- tenantgen:tenant", "malformed tenantgen marker %q", strings.TrimSpace(c.text))
 			c.kind = 2
+		} else if tok.Token == pg_query.Token_SQL_COMMENT && strings.Contains(c.text, "+goose") {
+			// goose reads every "--" line that mentions +goose as an
+			// annotation, and rejects the ones it does not know.
+			diags.Add(pos, "goose annotations read -- +goose Up, Down, StatementBegin, StatementEnd or NO TRANSACTION; reword the comment otherwise",
+				"malformed goose annotation %q", strings.TrimSpace(c.text))
+			c.kind = 1
 		}
 		c.section = section
 		comments = append(comments, c)
@@ -266,8 +272,10 @@ func Parse(path, text string, diags *diag.List) *File {
 			marker, markerSection = nil, st.Section
 		}
 		st.Marker = marker
-		if last < len(text) && text[last] == ';' {
-			last++
+		if end < len(text) && text[end] == ';' {
+			// Up to its terminating semicolon, with any comment before it:
+			// that comment belongs to this statement, not to the next.
+			last = end + 1
 		}
 		st.Text = strings.TrimRight(text[start:last], " \t\r\n")
 		if !strings.HasSuffix(st.Text, ";") {

@@ -91,7 +91,13 @@ func (m *Model) Query(sql string) (*Query, error) {
 			continue
 		}
 		last = in.at
-		out = out[:in.at] + in.text + out[in.at:]
+		text := in.text
+		if in.at > 0 && identByte(sql[in.at-1]) {
+			// JOIN"plans" lexes as a keyword and a name; JOINpublic."plans"
+			// would not.
+			text = " " + text
+		}
+		out = out[:in.at] + text + out[in.at:]
 	}
 	q.Qualified = out
 	return q, nil
@@ -106,9 +112,17 @@ func insertionPoint(sql string, r ref) (int, error) {
 	if sql[at] == '\'' { // 'seq' inside nextval(...)
 		at++
 	}
-	rest := strings.ToLower(sql[at:])
-	if !strings.HasPrefix(rest, r.name) && !strings.HasPrefix(rest, `"`+r.name+`"`) {
+	// Unquoted names are folded to lower case by the parser; quoted ones
+	// keep their case.
+	if !strings.HasPrefix(strings.ToLower(sql[at:]), r.name) &&
+		!strings.HasPrefix(sql[at:], `"`+strings.ReplaceAll(r.name, `"`, `""`)+`"`) {
 		return 0, fmt.Errorf("cannot locate %s %s in the query", r.what, r.name)
 	}
 	return at, nil
+}
+
+// identByte reports whether c can continue an unquoted identifier or keyword.
+func identByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 ||
+		'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }

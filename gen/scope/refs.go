@@ -144,11 +144,20 @@ func collectRefs(n protoreflect.ProtoMessage, skip protoreflect.ProtoMessage) []
 	return dedup
 }
 
+// regclassRef reads a relation name given as text, as in nextval('seq'):
+// PostgreSQL folds its unquoted parts to lower case, as in SQL.
 func regclassRef(s string, loc int) ref {
-	s = strings.Trim(s, `"`)
-	r := ref{ns: nsRel, name: s, loc: loc, what: "sequence"}
+	r := ref{ns: nsRel, name: regclassIdent(s), loc: loc, what: "sequence"}
 	if i := strings.LastIndexByte(s, '.'); i >= 0 {
-		r.schema, r.name = strings.Trim(s[:i], `"`), strings.Trim(s[i+1:], `"`)
+		r.schema, r.name = regclassIdent(s[:i]), regclassIdent(s[i+1:])
 	}
 	return r
+}
+
+func regclassIdent(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
+	}
+	return strings.ToLower(s)
 }

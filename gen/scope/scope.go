@@ -116,7 +116,9 @@ func (a *analyser) statement(f *migfile.File, st *migfile.Statement) {
 		inferred, from = o.Scope, o
 	}
 	// Re-creating a known object (in a Down section, say) keeps its scope.
-	if inferred == migfile.Unknown {
+	// Under a marker the marker decides, and a clash is reported below as
+	// the same name defined in both scopes.
+	if inferred == migfile.Unknown && st.Marker == nil {
 		for _, d := range sum.defines {
 			if o := a.lookup(d); o != nil {
 				inferred, from = o.Scope, o
@@ -209,17 +211,9 @@ func summarise(n *pg_query.Node) summary {
 		s.verb = "CREATE TABLE " + st.Relation.Relname
 		s.defines = append(s.defines, rangeVarRef(st.Relation, "table"))
 		skip = st.Relation
-		// serial columns create sequences named <table>_<column>_seq.
 		for _, e := range st.TableElts {
-			if cd := e.GetColumnDef(); cd != nil && cd.TypeName != nil && len(cd.TypeName.Names) > 0 {
-				if t := cd.TypeName.Names[len(cd.TypeName.Names)-1].GetString_(); t != nil {
-					switch t.Sval {
-					case "serial", "bigserial", "smallserial", "serial4", "serial8", "serial2":
-						r := rangeVarRef(st.Relation, "sequence")
-						r.name = st.Relation.Relname + "_" + cd.Colname + "_seq"
-						s.defines = append(s.defines, r)
-					}
-				}
+			if r, ok := ownedSequence(st.Relation, e.GetColumnDef()); ok {
+				s.defines = append(s.defines, r)
 			}
 		}
 	case n.GetCreateTableAsStmt() != nil:
@@ -305,8 +299,15 @@ func summarise(n *pg_query.Node) summary {
 	case n.GetAlterTableStmt() != nil:
 		st := n.GetAlterTableStmt()
 		s.verb = "ALTER " + objectWord(st.Objtype) + " " + st.Relation.Relname
-		s.targets = append(s.targets, rangeVarRef(st.Relation, objectWord(st.Objtype)))
+		s.targets = append(s.targets, rangeVarRef(st.Relation, strings.ToLower(objectWord(st.Objtype))))
 		skip = st.Relation
+		for _, c := range st.Cmds {
+			if cmd := c.GetAlterTableCmd(); cmd != nil && cmd.Subtype == pg_query.AlterTableType_AT_AddColumn {
+				if r, ok := ownedSequence(st.Relation, cmd.GetDef().GetColumnDef()); ok {
+					s.defines = append(s.defines, r)
+				}
+			}
+		}
 	case n.GetAlterSeqStmt() != nil:
 		st := n.GetAlterSeqStmt()
 		s.verb = "ALTER SEQUENCE " + st.Sequence.Relname
@@ -333,7 +334,7 @@ func summarise(n *pg_query.Node) summary {
 		var t ref
 		var ok bool
 		if st.Relation != nil {
-			t, ok = rangeVarRef(st.Relation, objectWord(st.RenameType)), true
+			t, ok = rangeVarRef(st.Relation, strings.ToLower(objectWord(st.RenameType))), true
 			skip = st.Relation
 		} else {
 			t, ok = objectRef(st.RenameType, st.Object)
@@ -422,6 +423,34 @@ func summarise(n *pg_query.Node) summary {
 }
 
 func upper(s string) string { return strings.ToUpper(s) }
+
+// ownedSequence returns the sequence PostgreSQL creates for a serial or
+// identity column: <table>_<column>_seq, in the table's schema.
+func ownedSequence(rel *pg_query.RangeVar, cd *pg_query.ColumnDef) (ref, bool) {
+	if rel == nil || cd == nil {
+		return ref{}, false
+	}
+	owned := false
+	if names := cd.GetTypeName().GetNames(); len(names) > 0 {
+		if t := names[len(names)-1].GetString_(); t != nil {
+			switch t.Sval {
+			case "serial", "bigserial", "smallserial", "serial4", "serial8", "serial2":
+				owned = true
+			}
+		}
+	}
+	for _, c := range cd.Constraints {
+		if c.GetConstraint().GetContype() == pg_query.ConstrType_CONSTR_IDENTITY {
+			owned = true
+		}
+	}
+	if !owned {
+		return ref{}, false
+	}
+	r := rangeVarRef(rel, "sequence")
+	r.name = rel.Relname + "_" + cd.Colname + "_seq"
+	return r, true
+}
 
 // objectWord names an object type as SQL spells it.
 func objectWord(t pg_query.ObjectType) string {

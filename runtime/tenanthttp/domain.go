@@ -83,16 +83,17 @@ type DomainResolver struct {
 // The Host is normalised first: port and one trailing dot dropped, letters
 // lower-cased, IPv6 literals written canonically without brackets ("::1").
 // A Host that cannot be a host name (longer than 253 bytes, bytes other than
-// letters, digits, '-', '_' and '.', empty labels) resolves to no tenant
-// without a lookup.
+// letters, digits, '-', '_' and '.', empty labels or labels over 63 bytes,
+// IPv6 zones) resolves to no tenant without a lookup.
 //
 // Answers, found and not found, are cached (see WithCacheTTL and
 // WithCacheSize); errors are not. Concurrent lookups of one domain are made
 // once and shared. Call Invalidate when domains change.
 //
 // The Host is what the client asked for. Behind a proxy, make the proxy pass
-// it on (or wrap a ResolverFunc reading X-Forwarded-Host, if the proxy is
-// trusted to set it).
+// it on; or, if the proxy is trusted to set X-Forwarded-Host, wrap the
+// resolver in a ResolverFunc resolving a copy of the request whose Host is
+// taken from that header.
 func Domain(lookup DomainLookup, opts ...DomainOption) *DomainResolver {
 	if lookup == nil {
 		panic("tenanthttp: Domain: nil DomainLookup")

@@ -94,3 +94,10 @@ func (f first) ResolveRequest(r *http.Request) (runtime.Tenant, *http.Request, b
 	}
 	return runtime.Tenant{}, r, false, nil
 }
+
+// The built-in resolvers that rewrite, or may wrap one that does.
+var (
+	_ RequestResolver = first(nil)
+	_ RequestResolver = pathPrefix("/")
+	_ Resolver        = (*DomainResolver)(nil)
+)
