@@ -18,3 +18,9 @@ test:
 bench:
 	./scripts/ensure-postgres.sh
 	$(GO) run ./cmd/tenantgen-bench -out BENCHMARKS.md
+
+# The tour: migrates, creates thor and potter (idempotently) and serves the
+# polls API on $(ADDR) against $(DATABASE_URL).
+demo:
+	./scripts/ensure-postgres.sh
+	$(GO) run ./example/polls/cmd/polls
