@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,9 @@ func (f dbFlags) open(ctx context.Context, needMigrations bool) (*runtime.DB, er
 	case needMigrations:
 		return nil, err
 	}
-	return runtime.Open(ctx, url, runtime.WithMigrations(migs))
+	// The CLI reports what it did itself; the runtime only adds warnings.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return runtime.Open(ctx, url, runtime.WithMigrations(migs), runtime.WithLogger(logger))
 }
 
 type stringList []string

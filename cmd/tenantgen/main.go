@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 
 	"github.com/tenantgen/tenantgen/gen/sqlcrun"
 )
@@ -88,7 +89,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "tenantgen: schema-per-tenant PostgreSQL data layers for Go\n\nCommands:")
-	for _, c := range commands {
+	order := []string{"init", "generate", "vet", "diff", "migrate", "tenant", "status", "psql", "exec"}
+	rank := func(name string) int {
+		for i, n := range order {
+			if n == name {
+				return i
+			}
+		}
+		return len(order)
+	}
+	sorted := append([]command(nil), commands...)
+	sort.SliceStable(sorted, func(i, j int) bool { return rank(sorted[i].name) < rank(sorted[j].name) })
+	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.help)
 	}
 	fmt.Fprintln(w, "\nRun tenantgen COMMAND -h for a command's flags.")
