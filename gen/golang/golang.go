@@ -29,12 +29,17 @@ func Generate(cfg *config.Config, model *scope.Model) ([]gen.File, error) {
 	}
 
 	if hasQueries(cfg.Abs(cfg.Queries)) {
+		// Files sqlc would choke on get a positioned error first.
+		var diags diag.List
+		sources := readSources(cfg.Abs(cfg.Queries), gen.DisplayPath, &diags)
+		if err := diags.Err(); err != nil {
+			return nil, err
+		}
 		sqlcFiles, err := runSqlc(context.Background(), cfg, gen.DisplayPath)
 		if err != nil {
 			return nil, err
 		}
-		var diags diag.List
-		r := &rewriter{model: model, sources: readSources(cfg.Abs(cfg.Queries), gen.DisplayPath, &diags), diags: &diags}
+		r := &rewriter{model: model, sources: sources, diags: &diags}
 		fset := token.NewFileSet()
 		parsed := map[string]*ast.File{}
 		for name, src := range sqlcFiles {

@@ -35,6 +35,10 @@ func readSources(dir string, display func(string) string, diags *diag.List) map[
 			continue
 		}
 		file := display(p)
+		if off, ok := diag.Valid(string(data)); !ok {
+			diags.Add(diag.NewSource(file, string(data)).Pos(off), "query files must be UTF-8 SQL text", "invalid UTF-8 or NUL byte: this does not look like an SQL file")
+			continue
+		}
 		lines := strings.Split(string(data), "\n")
 		for i, line := range lines {
 			m := nameRe.FindStringSubmatch(strings.TrimSpace(line))
