@@ -57,6 +57,11 @@ func (m *Model) Query(sql string) (*Query, error) {
 		}
 		walk(raw.Stmt.ProtoReflect())
 		for _, r := range collectRefs(raw.Stmt, nil) {
+			if r.schema == "public" {
+				if o := m.Objects[r.key()]; o != nil && o.Scope == migfile.Tenant {
+					return nil, fmt.Errorf("tenant %s %s is named public.%s: drop the qualifier, tenantgen binds it to the tenant's schema", o.Kind, o.Name, r.name)
+				}
+			}
 			if r.schema != "" || (r.ns == nsRel && ctes[r.name]) {
 				continue
 			}

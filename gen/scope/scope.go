@@ -100,6 +100,16 @@ func (a *analyser) statement(f *migfile.File, st *migfile.Statement) {
 	sum := summarise(st.Node)
 	what := sum.verb
 
+	// public.x always means a shared object: a tenant one named so is a
+	// mistake that would otherwise only show when the migration runs.
+	for _, r := range append(append([]ref(nil), sum.targets...), sum.deps...) {
+		if o := a.lookup(r); o != nil && o.Scope == Tenant && r.schema == "public" {
+			a.diags.Add(a.pos(f, r, st), "drop the public. qualifier: tenant objects live in each tenant's schema",
+				"%s names tenant %s %s as public.%s", what, o.Kind, o.Name, r.name)
+			return
+		}
+	}
+
 	// Scope from the objects the statement acts on.
 	var inferred Scope
 	var from *Object

@@ -513,7 +513,7 @@ CREATE INDEX ok_idx ON public.ok (id);
 				{f1 + ":6:17", "tenant sequence thor.s is created with a schema-qualified name"},
 				{f1 + ":7:1", "tenant type public.st is created with a schema-qualified name"},
 				{f1 + ":8:1", "tenant function public.f is created with a schema-qualified name"},
-				{f1 + ":10:1", "tenant index public.ok_idx is created with a schema-qualified name"},
+				{f1 + ":10:24", "CREATE INDEX ON ok names tenant table ok as public.ok"},
 			},
 		},
 		{
@@ -894,5 +894,17 @@ CREATE FUNCTION task_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) F
 	}
 	if _, err := m.Query("SELEC 1"); err == nil {
 		t.Error("Query accepted invalid SQL")
+	}
+}
+
+func TestQueryRejectsPublicTenantNames(t *testing.T) {
+	var d diag.List
+	f := migfile.Parse("00001_init.sql", "-- +goose Up\n-- tenantgen:tenant\nCREATE TABLE tasks (id int);\n", &d)
+	m := scope.Analyse([]*migfile.File{f}, &d)
+	if err := d.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Query("SELECT id FROM public.tasks"); err == nil || !strings.Contains(err.Error(), "public.tasks") {
+		t.Fatalf("public.tasks accepted: %v", err)
 	}
 }
