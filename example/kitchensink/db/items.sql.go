@@ -254,6 +254,32 @@ func (q *TenantQueries) ListItemsByIDs(ctx context.Context, ids []int64) ([]List
 	return items, nil
 }
 
+const listItemsBySlice = `-- name: ListItemsBySlice :many
+SELECT id FROM "$tenant".items WHERE id IN ($1)
+`
+
+// sqlc.slice passes through as plain sqlc makes it for PostgreSQL (one array
+// parameter); = ANY(sqlc.arg(ids)::bigint[]) above is the PostgreSQL idiom.
+func (q *TenantQueries) ListItemsBySlice(ctx context.Context, ids []int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listItemsBySlice, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listItemsByStatus = `-- name: ListItemsByStatus :many
 SELECT id, tenant, name, status FROM "$tenant".items WHERE status = $1::"$tenant".item_status ORDER BY id
 `

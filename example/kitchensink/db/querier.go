@@ -28,6 +28,9 @@ type (
 		ListEventsBatch(ctx context.Context, itemID []int64) *ListEventsBatchBatchResults
 		ListItems(ctx context.Context) ([]Item, error)
 		ListItemsByIDs(ctx context.Context, ids []int64) ([]ListItemsByIDsRow, error)
+		// sqlc.slice passes through as plain sqlc makes it for PostgreSQL (one array
+		// parameter); = ANY(sqlc.arg(ids)::bigint[]) above is the PostgreSQL idiom.
+		ListItemsBySlice(ctx context.Context, ids []int64) ([]int64, error)
 		ListItemsByStatus(ctx context.Context, status ItemStatus) ([]ListItemsByStatusRow, error)
 		ListItemsByTag(ctx context.Context, tag string) ([]ListItemsByTagRow, error)
 

@@ -56,3 +56,8 @@ SELECT coalesce(sum(n), 0)::bigint AS total FROM s;
 
 -- name: NextItemID :one
 SELECT nextval('items_id_seq')::bigint AS id;
+
+-- name: ListItemsBySlice :many
+-- sqlc.slice passes through as plain sqlc makes it for PostgreSQL (one array
+-- parameter); = ANY(sqlc.arg(ids)::bigint[]) above is the PostgreSQL idiom.
+SELECT id FROM items WHERE id IN (sqlc.slice(ids));
