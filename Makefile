@@ -8,9 +8,11 @@ build:
 	$(GO) build ./...
 
 # Every test, the PostgreSQL-backed ones included: a server is started (or
-# installed) first when none is reachable.
+# installed) first when none is reachable, and a transaction-pooling PgBouncer
+# in front of it for the PgBouncer tests.
 test:
 	./scripts/ensure-postgres.sh
+	./scripts/ensure-pgbouncer.sh
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) test -count=1 -timeout 20m ./...

@@ -26,6 +26,7 @@ type DB struct {
 	owned  bool
 	logger *slog.Logger
 	migs   Migrations
+	pooler bool
 
 	mu       sync.Mutex
 	onChange []func()
@@ -40,6 +41,30 @@ func WithLogger(l *slog.Logger) Option { return func(db *DB) { db.logger = l } }
 // WithMigrations gives the DB the generated migration sets, for Migrate and
 // CreateTenant.
 func WithMigrations(m Migrations) Option { return func(db *DB) { db.migs = m } }
+
+// WithTransactionPooler declares that the pool connects through a
+// transaction pooler such as PgBouncer in transaction mode, where a server
+// connection serves other clients between transactions. Generated queries
+// stay correct there because they carry their schema in their SQL; this
+// option makes the rest fit: no search_path startup parameter (PgBouncer
+// rejects it or drops it silently), and OpenConfig refuses the pgx exec
+// modes that break behind a pooler: QueryExecModeCacheStatement (named
+// prepared statements, which PgBouncer before 1.21 does not track) and
+// QueryExecModeDescribeExec (it describes and executes the unnamed statement
+// in two round trips, which the pooler may send to two server connections:
+// measured to read another client's statement, and rows). Use
+// QueryExecModeExec, QueryExecModeCacheDescribe or
+// QueryExecModeSimpleProtocol. Migrations use session advisory locks: run
+// them on a direct connection.
+func WithTransactionPooler() Option { return func(db *DB) { db.pooler = true } }
+
+func checkPoolerMode(m pgx.QueryExecMode) error {
+	switch m {
+	case pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeSimpleProtocol:
+		return nil
+	}
+	return fmt.Errorf("tenantgen: exec mode %s is unsafe behind a transaction pooler: set DefaultQueryExecMode to QueryExecModeExec, QueryExecModeCacheDescribe or QueryExecModeSimpleProtocol", m)
+}
 
 // ConfigurePool prepares a pool config for tenantgen: every connection starts
 // with search_path public, so an unqualified name can only ever mean a shared
@@ -63,7 +88,17 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 
 // OpenConfig is Open with a pool config, to set pool size, tracer, exec mode.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*DB, error) {
-	ConfigurePool(cfg)
+	probe := &DB{}
+	for _, o := range opts {
+		o(probe)
+	}
+	if probe.pooler {
+		if err := checkPoolerMode(cfg.ConnConfig.DefaultQueryExecMode); err != nil {
+			return nil, err
+		}
+	} else {
+		ConfigurePool(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tenantgen: connecting: %w", err)
