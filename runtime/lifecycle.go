@@ -41,6 +41,16 @@ type CreateOptions struct {
 // CreateTenant creates a tenant: its registry row, its schema with every
 // tenant migration applied, and its domains. It is all or nothing: when any
 // step fails, the schema and the row are removed before the error returns.
+//
+// The registry row (state creating) and the schema are created in one
+// transaction, under an advisory lock on the name held until the tenant is
+// active, so that a creating row always means "schema made by a creator
+// that holds or held the lock". A creator killed half-way leaves such a
+// row: creating the tenant again waits for the lock (free as soon as the
+// dead creator's connection is gone), removes the leftovers and starts
+// over, while a live creator of the same name makes it wait and then fail
+// with ErrTenantExists. A schema of the name that the registry does not
+// know is never touched: the creation fails with ErrTenantExists.
 func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (err error) {
 	if t.IsZero() {
 		return errZeroTenant
@@ -51,68 +61,141 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 			return err
 		}
 	}
-	// Reserve the name first: the primary key makes two concurrent creations
-	// of one tenant fail cleanly instead of racing on the schema.
-	_, err = db.pool.Exec(ctx, `INSERT INTO public.tenantgen_tenants (name, state) VALUES ($1, 'creating')`, t.name)
+	conn, unlock, err := db.lockTenantName(ctx, t)
+	if err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	defer unlock()
+	stale := false
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var state string
+		err := tx.QueryRow(ctx, `SELECT state FROM public.tenantgen_tenants WHERE name = $1 FOR UPDATE`, t.name).Scan(&state)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return err
+		case state == "creating":
+			// Left by a creator that died: we hold the lock it held.
+			stale = true
+			if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+t.Ident()+" CASCADE"); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM public.tenantgen_tenants WHERE name = $1`, t.name); err != nil {
+				return err
+			}
+		default:
+			return ErrTenantExists
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_tenants (name, state) VALUES ($1, 'creating')`, t.name); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+t.Ident()); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "42P06" {
+				return fmt.Errorf("a schema of that name exists and is not a tenant's: %w", ErrTenantExists)
+			}
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23505" {
-			return fmt.Errorf("creating tenant %s: %w", t.name, ErrTenantExists)
-		}
 		if errors.As(err, &pe) && pe.Code == "42P01" {
 			return fmt.Errorf("creating tenant %s: the tenant registry is missing: run the shared migrations first (tenantgen migrate --shared): %w", t.name, err)
 		}
 		return fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
+	if stale {
+		db.logger.WarnContext(ctx, "tenantgen: removed the leftovers of an interrupted creation", "tenant", t.name)
+	}
+	// From here on the schema and the row are ours to remove on failure.
 	defer func() {
 		if err != nil {
 			// Clean up with a context of its own: the caller's may be what failed.
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
-			if cerr := db.removeTenant(cctx, t); cerr != nil {
+			var b beginner = conn
+			if conn.IsClosed() {
+				// Cancelled mid-statement: the lock went with the
+				// connection; give it back to the pool and take another.
+				unlock()
+				b = db.pool
+			}
+			if cerr := removeTenant(cctx, b, t); cerr != nil {
 				err = errors.Join(err, fmt.Errorf("cleaning up after the failed creation of %s: %w", t.name, cerr))
 			}
 		}
 	}()
-	var exists bool
-	if err = db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)`, t.name).Scan(&exists); err != nil {
-		return fmt.Errorf("creating tenant %s: %w", t.name, err)
-	}
-	if exists {
-		// Not ours to remove: keep it, but drop our row.
-		if _, derr := db.pool.Exec(ctx, `DELETE FROM public.tenantgen_tenants WHERE name = $1`, t.name); derr != nil {
-			return derr
-		}
-		return fmt.Errorf("creating tenant %s: a schema of that name already exists: %w", t.name, ErrTenantExists)
-	}
-	if _, err = db.pool.Exec(ctx, "CREATE SCHEMA "+t.Ident()); err != nil {
-		return fmt.Errorf("creating tenant %s: %w", t.name, err)
-	}
-	if db.migs.Tenant != nil {
+	if hasSQL(db.migs.Tenant) {
 		if _, err = db.migrateTenant(ctx, t, migrateUp, 0); err != nil {
 			return fmt.Errorf("creating tenant %s: %w", t.name, err)
 		}
 	}
-	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		for i, d := range domains {
 			if _, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_domains (domain, tenant, is_primary) VALUES ($1, $2, $3)`, d, t.name, i == 0); err != nil {
 				return fmt.Errorf("domain %s: %w", d, err)
 			}
 		}
-		_, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = 'active' WHERE name = $1`, t.name)
+		tag, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = 'active' WHERE name = $1 AND state = 'creating'`, t.name)
+		if err == nil && tag.RowsAffected() != 1 {
+			err = errors.New("its registry row went away during the creation")
+		}
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
+	unlock() // before the callbacks, which may want a connection
 	db.registryChanged()
 	db.logger.InfoContext(ctx, "tenantgen: tenant created", "tenant", t.name)
 	return nil
 }
 
+type beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// lockTenantName takes the advisory lock that serializes the creation and
+// the dropping of one tenant, on a pool connection that the caller uses for
+// its statements (a pool of one connection must not deadlock). unlock
+// releases the lock and gives the connection back, or closes it when the
+// lock cannot be released: a pooled connection never keeps it. Calls
+// after the first do nothing. A process that dies holding the lock loses
+// it with its connection.
+func (db *DB) lockTenantName(ctx context.Context, t Tenant) (*pgx.Conn, func(), error) {
+	if db.pooler {
+		return nil, nil, errors.New("tenants are created and dropped under a session lock, which a transaction pooler does not keep: use a runtime on a direct connection")
+	}
+	pc, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := lockID("lifecycle:" + t.name)
+	if _, err := pc.Exec(ctx, `SELECT pg_advisory_lock($1)`, id); err != nil {
+		pc.Release()
+		return nil, nil, fmt.Errorf("waiting for the tenant's lock: %w", err)
+	}
+	released := false
+	unlock := func() {
+		if released {
+			return
+		}
+		released = true
+		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var ok bool
+		if err := pc.QueryRow(uctx, `SELECT pg_advisory_unlock($1)`, id).Scan(&ok); err != nil || !ok {
+			_ = pc.Conn().Close(uctx)
+		}
+		pc.Release()
+	}
+	return pc.Conn(), unlock, nil
+}
+
 // removeTenant drops a tenant's schema and registry rows.
-func (db *DB) removeTenant(ctx context.Context, t Tenant) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+func removeTenant(ctx context.Context, b beginner, t Tenant) error {
+	return pgx.BeginFunc(ctx, b, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+t.Ident()+" CASCADE"); err != nil {
 			return err
 		}
@@ -123,7 +206,8 @@ func (db *DB) removeTenant(ctx context.Context, t Tenant) error {
 
 // DropTenant drops a tenant's schema, with all its data, and its registry
 // rows, in one transaction. confirm must equal the tenant's name: dropping is
-// never the default of anything.
+// never the default of anything. It waits for a creation of the tenant in
+// progress to end.
 func (db *DB) DropTenant(ctx context.Context, t Tenant, confirm string) error {
 	if t.IsZero() {
 		return errZeroTenant
@@ -131,16 +215,22 @@ func (db *DB) DropTenant(ctx context.Context, t Tenant, confirm string) error {
 	if confirm != t.name {
 		return fmt.Errorf("dropping tenant %s: confirmation %q does not match the tenant name", t.name, confirm)
 	}
+	conn, unlock, err := db.lockTenantName(ctx, t)
+	if err != nil {
+		return fmt.Errorf("dropping tenant %s: %w", t.name, err)
+	}
+	defer unlock()
 	var n int
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM public.tenantgen_tenants WHERE name = $1`, t.name).Scan(&n); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM public.tenantgen_tenants WHERE name = $1`, t.name).Scan(&n); err != nil {
 		return fmt.Errorf("dropping tenant %s: %w", t.name, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("dropping tenant %s: %w", t.name, ErrTenantNotFound)
 	}
-	if err := db.removeTenant(ctx, t); err != nil {
+	if err := removeTenant(ctx, conn, t); err != nil {
 		return fmt.Errorf("dropping tenant %s: %w", t.name, err)
 	}
+	unlock()
 	db.registryChanged()
 	db.logger.InfoContext(ctx, "tenantgen: tenant dropped", "tenant", t.name)
 	return nil

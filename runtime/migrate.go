@@ -177,7 +177,8 @@ type MigrateOptions struct {
 	DryRun   bool     // report what would run, change nothing
 	// DownTo, when set, migrates down to that version instead of up.
 	DownTo *int64
-	// Progress, when set, is called after each tenant finishes.
+	// Progress, when set, is called after each tenant finishes, one call
+	// at a time.
 	Progress func(done, total, failed int)
 }
 
@@ -212,21 +213,49 @@ func (r *MigrateReport) Failed() []TenantResult {
 // ErrMigrationsFailed is returned when some tenants failed; the report says which.
 var ErrMigrationsFailed = errors.New("some tenants failed to migrate")
 
+var errNotStarted = errors.New("not started: an earlier tenant failed")
+
 // MigrateTenants brings tenant schemas to the latest tenant-set version (or
 // down to DownTo), several at once. Each tenant migrates on its own
 // connection under its own advisory lock, each migration in its own
 // transaction; one tenant's failure neither stops nor touches the others
 // (unless FailFast), and a rerun resumes where the failed ones stopped.
 func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*MigrateReport, error) {
-	names := opts.Tenants
-	if names == nil {
-		infos, err := db.Tenants(ctx)
-		if err != nil {
-			return nil, err
-		}
+	if db.pooler && !opts.DryRun {
+		return nil, errPoolerMigrations
+	}
+	infos, err := db.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	if opts.Tenants == nil {
 		for _, ti := range infos {
 			if ti.State == "active" {
 				names = append(names, ti.Tenant.name)
+			}
+		}
+	} else {
+		// Only registered, active tenants: a schema the registry does not
+		// know is not a tenant's, and must not get the tenant set.
+		state := make(map[string]string, len(infos))
+		for _, ti := range infos {
+			state[ti.Tenant.name] = ti.State
+		}
+		seen := make(map[string]bool, len(opts.Tenants))
+		for _, n := range opts.Tenants {
+			if _, err := ParseTenant(n); err != nil {
+				return nil, err
+			}
+			switch st, ok := state[n]; {
+			case !ok:
+				return nil, fmt.Errorf("migrating tenant %s: %w", n, ErrTenantNotFound)
+			case st != "active":
+				return nil, fmt.Errorf("migrating tenant %s: it is %s, not active", n, st)
+			}
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
 			}
 		}
 	}
@@ -276,23 +305,37 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
+		done    int
 		failed  int
 		stopped bool
 	)
 	sem := make(chan struct{}, par)
 	results := make([]TenantResult, len(todo))
 	for i, t := range todo {
+		// Take the slot first and look at stopped after: a failure while
+		// this loop waited for a slot must stop this tenant too.
+		acquired := false
+		select {
+		case sem <- struct{}{}:
+			acquired = true
+		case <-ctx.Done():
+		}
 		mu.Lock()
 		stop := stopped
 		mu.Unlock()
-		if stop || ctx.Err() != nil {
-			results[i] = TenantResult{Tenant: t.name, From: current[t.name], To: current[t.name], Err: errors.New("not started: an earlier tenant failed")}
-			if ctx.Err() != nil {
-				results[i].Err = ctx.Err()
+		if stop || !acquired || ctx.Err() != nil {
+			if acquired {
+				<-sem
 			}
+			res := TenantResult{Tenant: t.name, From: current[t.name], To: current[t.name], Err: errNotStarted}
+			if ctx.Err() != nil {
+				res.Err = fmt.Errorf("not started: %w", ctx.Err())
+			}
+			mu.Lock()
+			results[i] = res
+			mu.Unlock()
 			continue
 		}
-		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -311,23 +354,18 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 				db.logger.WarnContext(ctx, "tenantgen: tenant migration failed", "tenant", t.name, "err", err)
 			}
 			mu.Lock()
+			defer mu.Unlock()
 			results[i] = res
+			done++
 			if err != nil {
 				failed++
 				if opts.FailFast {
 					stopped = true
 				}
 			}
-			done := 0
-			for _, r := range results {
-				if r.Tenant != "" {
-					done++
-				}
-			}
-			f := failed
-			mu.Unlock()
 			if opts.Progress != nil {
-				opts.Progress(done, len(todo), f)
+				// Under the lock: calls are serialized, in order.
+				opts.Progress(done, len(todo), failed)
 			}
 		}()
 	}

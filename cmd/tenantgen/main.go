@@ -66,9 +66,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		err := c.run(ctx, e, args[1:])
 		var ue usageError
+		var status exitStatus
 		switch {
 		case err == nil:
 			return exitOK
+		case errors.As(err, &status):
+			// psql and exec: the command's own status, its messages its own.
+			return int(status)
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
 		case errors.As(err, &ue):
