@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -15,10 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
-)
 
-//go:embed registry/*.sql
-var registryFS embed.FS
+	tgsql "github.com/tenantgen/tenantgen/sql"
+)
 
 const (
 	registryVersionTable = "tenantgen_goose_db_version"
@@ -152,7 +150,7 @@ func (q versionQuerier) TableExists(string) string {
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func (db *DB) registryProvider() (*provider, error) {
-	sub, err := fs.Sub(registryFS, "registry")
+	sub, err := fs.Sub(tgsql.Registry, "registry")
 	if err != nil {
 		return nil, err
 	}
