@@ -1275,3 +1275,53 @@ func TestEmptyTenantSet(t *testing.T) {
 		t.Fatalf("%v %+v", err, rep)
 	}
 }
+
+// TestNoTransactionMigrationFailingHalfway: a NO TRANSACTION migration that
+// fails after its first statement leaves that statement applied. The tenant
+// must be reported as failed at the previous version, with an error that
+// says so plainly, and never as migrated.
+func TestNoTransactionMigrationFailingHalfway(t *testing.T) {
+	ctx := context.Background()
+	d := newLCDB(t)
+	half := `-- +goose NO TRANSACTION
+-- +goose Up
+CREATE INDEX CONCURRENTLY items_name_idx ON items (name);
+SELECT 1/0;
+
+-- +goose Down
+DROP INDEX CONCURRENTLY items_name_idx;
+`
+	rt := d.setup(lcMigs("00003_index.sql", half))
+	tn := runtime.MustTenant("halfway")
+	if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err == nil {
+		t.Fatal("created despite a failing migration")
+	}
+	// Create from versions 1-2, then add the failing version 3.
+	if err := d.open(lcMigs()).CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{})
+	if !errors.Is(err, runtime.ErrMigrationsFailed) || len(rep.Failed()) != 1 {
+		t.Fatalf("MigrateTenants: %v %+v", err, rep)
+	}
+	res := rep.Failed()[0]
+	msg := res.Err.Error()
+	for _, want := range []string{"version 3", "without a transaction", "failed part-way", "stay applied", "division by zero"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not say %q: %s", want, msg)
+		}
+	}
+	if res.To != 2 || res.Applied != 0 {
+		t.Fatalf("reported at version %d with %d applied; want 2 and 0", res.To, res.Applied)
+	}
+	if n := d.int(`SELECT count(*) FROM pg_indexes WHERE schemaname = 'halfway' AND indexname = 'items_name_idx'`); n != 1 {
+		t.Fatalf("the statement before the failure is not there (%d): the test does not test what it says", n)
+	}
+	st, err := rt.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Tenants[0].Version != 2 || st.Tenants[0].Pending != 1 {
+		t.Fatalf("status: %+v", st.Tenants[0])
+	}
+}

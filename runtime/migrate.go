@@ -84,7 +84,15 @@ func (db *DB) migrateTenant(ctx context.Context, t Tenant, dir direction, versio
 	if err != nil {
 		var pe *goose.PartialError
 		if errors.As(err, &pe) {
-			return len(pe.Applied), fmt.Errorf("version %d (%s): %w", pe.Failed.Source.Version, pe.Failed.Source.Path, pe.Err)
+			src := pe.Failed.Source
+			if noTransaction(db.migs.Tenant, src.Path) {
+				// Said plainly: goose records nothing for the failed version,
+				// but what ran before the failing statement stays.
+				return len(pe.Applied), fmt.Errorf("version %d (%s) runs without a transaction (-- +goose NO TRANSACTION) and failed part-way: "+
+					"the statements before the failing one stay applied and the version is not recorded, so a rerun runs the whole file again; "+
+					"make its statements idempotent (IF NOT EXISTS) or repair the schema by hand: %w", src.Version, src.Path, pe.Err)
+			}
+			return len(pe.Applied), fmt.Errorf("version %d (%s): %w", src.Version, src.Path, pe.Err)
 		}
 	}
 	return len(res), err
@@ -380,4 +388,24 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 func isUndefinedTable(err error) bool {
 	var pe interface{ SQLState() string }
 	return errors.As(err, &pe) && pe.SQLState() == "42P01"
+}
+
+// noTransaction reports whether a migration file opts out of transactions.
+func noTransaction(fsys fs.FS, path string) bool {
+	if fsys == nil {
+		return false
+	}
+	data, err := fs.ReadFile(fsys, path)
+	if err != nil {
+		data, err = fs.ReadFile(fsys, strings.TrimPrefix(path, "/"))
+		if err != nil {
+			return false
+		}
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.EqualFold(strings.Join(strings.Fields(line), " "), "-- +goose NO TRANSACTION") {
+			return true
+		}
+	}
+	return false
 }
