@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -40,7 +41,12 @@ func run() error {
 	if err := polls.Bootstrap(ctx, rt, os.Stderr); err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: addr, Handler: polls.Handler(rt, logger), ReadHeaderTimeout: 5 * time.Second}
+	// Listen before saying so: "serving" means connections are accepted.
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: polls.Handler(rt, logger), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -48,7 +54,7 @@ func run() error {
 		_ = srv.Shutdown(sctx)
 	}()
 	logger.Info("polls: serving", "addr", "http://"+addr, "try", "curl -H 'Host: thor.polls.local' http://"+addr+"/polls")
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
