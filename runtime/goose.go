@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,49 +24,100 @@ const (
 	versionTable         = "goose_db_version"
 )
 
-// provider is a goose provider on its own *sql.DB, whose every connection
-// has the search_path given: goose's Provider runs on a *sql.DB, and a path
-// set by a statement on one connection would not hold on the next.
-type provider struct {
-	*goose.Provider
+// session is a *sql.DB for goose whose every connection has one search
+// path: goose's Provider runs on a *sql.DB, and a path set by a statement on
+// one connection would not hold on the next. The path is applied when a
+// connection opens and again each time database/sql hands a connection out,
+// so one session can migrate tenant after tenant on the same server
+// connection (a fresh connection per tenant costs more than a typical
+// migration) without any of them running under another's path. The
+// migration lock re-checks the path on the very connection goose uses.
+type session struct {
 	sqlDB *sql.DB
+	mu    sync.Mutex
+	path  string
 }
 
-func (p *provider) Close() error {
-	err := p.Provider.Close()
-	p.sqlDB.Close()
-	return err
-}
-
-// newProvider opens a goose provider for one migration set. searchPath is
-// the path every connection starts with; schema.table the version table.
-func (db *DB) newProvider(fsys fs.FS, searchPath, schema, table string, lockKey string) (*provider, error) {
+func (db *DB) newSession(path string) (*session, error) {
 	if db.pooler {
 		return nil, errPoolerMigrations
 	}
+	s := &session{path: path}
 	cc := db.pool.Config().ConnConfig.Copy()
-	cc.RuntimeParams["search_path"] = searchPath
-	sqlDB := stdlib.OpenDB(*cc)
-	sqlDB.SetMaxOpenConns(2)
+	cc.RuntimeParams["search_path"] = path
+	apply := func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SELECT set_config('search_path', $1, false)", s.searchPath())
+		return err
+	}
+	s.sqlDB = stdlib.OpenDB(*cc, stdlib.OptionAfterConnect(apply), stdlib.OptionResetSession(apply))
+	s.sqlDB.SetMaxOpenConns(2)
+	return s, nil
+}
+
+func (s *session) searchPath() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.path
+}
+
+func (s *session) setSearchPath(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.path = p
+}
+
+func (s *session) Close() error { return s.sqlDB.Close() }
+
+// provider is a goose provider on a session.
+type provider struct {
+	*goose.Provider
+	owned *session // closed with the provider when it was opened for it alone
+}
+
+func (p *provider) Close() error {
+	if p.owned != nil {
+		return p.owned.Close()
+	}
+	return nil
+}
+
+// newProvider opens a goose provider for one migration set on a session of
+// its own. searchPath is the path its connections have; schema.table the
+// version table, and schema the one the path must resolve to.
+func (db *DB) newProvider(fsys fs.FS, searchPath, schema, table string, lockKey string) (*provider, error) {
+	s, err := db.newSession(searchPath)
+	if err != nil {
+		return nil, err
+	}
+	p, err := db.providerOn(s, fsys, schema, table, lockKey)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	p.owned = s
+	return p, nil
+}
+
+// providerOn makes a goose provider on an existing session, whose path the
+// caller has set.
+func (db *DB) providerOn(s *session, fsys fs.FS, schema, table string, lockKey string) (*provider, error) {
 	// goose's own postgres store pastes the table name into its SQL unquoted,
 	// so a tenant named like a keyword (select, user, order) broke its
 	// version table; this store quotes it.
 	store, err := database.NewStoreFromQuerier(pgx.Identifier{schema, table}.Sanitize(), versionQuerier{schema, table})
 	if err != nil {
-		sqlDB.Close()
 		return nil, err
 	}
-	p, err := goose.NewProvider(goose.DialectCustom, sqlDB, fsys,
+	p, err := goose.NewProvider(goose.DialectCustom, s.sqlDB, fsys,
 		goose.WithStore(store),
-		goose.WithSessionLocker(advisoryLocker{lockID(lockKey)}),
+		goose.WithSessionLocker(advisoryLocker{id: lockID(lockKey), schema: schema}),
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithLogger(goose.NopLogger()),
 	)
 	if err != nil {
-		sqlDB.Close()
 		return nil, fmt.Errorf("goose: %w", err)
 	}
-	return &provider{Provider: p, sqlDB: sqlDB}, nil
+	return &provider{Provider: p}, nil
 }
 
 var errPoolerMigrations = errors.New("tenantgen: migrations run under session advisory locks and set search_path per connection, which a transaction pooler does not keep: migrate with a runtime on a direct connection")
@@ -84,7 +136,10 @@ func lockID(key string) int64 {
 // does: a migrator that finds a tenant locked by another resumes the moment
 // the other is done, not up to a second later. It waits at most
 // lockTimeout, as the polling locker did.
-type advisoryLocker struct{ id int64 }
+type advisoryLocker struct {
+	id     int64
+	schema string // the schema the connection's path must resolve to
+}
 
 const lockTimeout = 10 * time.Minute
 
@@ -93,6 +148,16 @@ func (l advisoryLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 	defer cancel()
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", l.id); err != nil {
 		return fmt.Errorf("taking the migration lock: %w", err)
+	}
+	// goose runs the migrations on this very connection: check where its
+	// unqualified names land before anything runs.
+	var current sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT current_schema()").Scan(&current); err != nil || current.String != l.schema {
+		_ = l.SessionUnlock(context.WithoutCancel(ctx), conn)
+		if err == nil {
+			err = fmt.Errorf("the migration connection resolves names in schema %q, not %q: refusing to migrate", current.String, l.schema)
+		}
+		return err
 	}
 	return nil
 }
@@ -159,8 +224,4 @@ func (db *DB) registryProvider() (*provider, error) {
 
 func (db *DB) sharedProvider() (*provider, error) {
 	return db.newProvider(db.migs.Shared, "public", "public", versionTable, "shared")
-}
-
-func (db *DB) tenantProvider(t Tenant) (*provider, error) {
-	return db.newProvider(db.migs.Tenant, t.Ident()+", public", t.name, versionTable, "tenant:"+t.name)
 }

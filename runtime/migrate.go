@@ -69,11 +69,24 @@ func (db *DB) SharedVersion(ctx context.Context) (int64, error) {
 }
 
 func (db *DB) migrateTenant(ctx context.Context, t Tenant, dir direction, version int64) (int, error) {
-	p, err := db.tenantProvider(t)
+	s, err := db.newSession(tenantPath(t))
 	if err != nil {
 		return 0, err
 	}
-	defer p.Close()
+	defer s.Close()
+	return db.migrateTenantOn(ctx, s, t, dir, version)
+}
+
+func tenantPath(t Tenant) string { return t.Ident() + ", public" }
+
+// migrateTenantOn migrates one tenant on a session, which it points at the
+// tenant's schema.
+func (db *DB) migrateTenantOn(ctx context.Context, s *session, t Tenant, dir direction, version int64) (int, error) {
+	s.setSearchPath(tenantPath(t))
+	p, err := db.providerOn(s, db.migs.Tenant, t.name, versionTable, "tenant:"+t.name)
+	if err != nil {
+		return 0, err
+	}
 	var res []*goose.MigrationResult
 	switch dir {
 	case migrateDownTo:
@@ -318,6 +331,23 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 		stopped bool
 	)
 	sem := make(chan struct{}, par)
+	// Sessions are reused from tenant to tenant: one server connection per
+	// worker instead of one per tenant.
+	sessions := make(chan *session, par)
+	defer func() {
+		close(sessions)
+		for s := range sessions {
+			s.Close()
+		}
+	}()
+	getSession := func() (*session, error) {
+		select {
+		case s := <-sessions:
+			return s, nil
+		default:
+			return db.newSession("public")
+		}
+	}
 	results := make([]TenantResult, len(todo))
 	for i, t := range todo {
 		// Take the slot first and look at stopped after: a failure while
@@ -353,7 +383,12 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 			if opts.DownTo != nil {
 				dir, target = migrateDownTo, *opts.DownTo
 			}
-			n, err := db.migrateTenant(ctx, t, dir, target)
+			var n int
+			s, err := getSession()
+			if err == nil {
+				n, err = db.migrateTenantOn(ctx, s, t, dir, target)
+				sessions <- s
+			}
 			res := TenantResult{Tenant: t.name, From: current[t.name], Applied: n, Err: err, Duration: time.Since(start)}
 			if v, verr := db.TenantVersions(ctx, []string{t.name}); verr == nil {
 				res.To = v[t.name]
