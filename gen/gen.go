@@ -47,16 +47,25 @@ type Options struct {
 // Generate runs the whole pipeline in memory. Errors in the input come back
 // as a diag.List.
 func Generate(cfg *config.Config, opts Options) (*Output, error) {
+	// The Go side starts first: its slowest part, sqlc, needs none of the
+	// schema analysis, so the two run at once.
+	var finish func(*scope.Model) ([]File, error)
+	if !opts.SchemaOnly && goHook != nil {
+		finish = goHook(cfg)
+	}
 	model, err := LoadSchema(cfg)
 	if err != nil {
+		if finish != nil {
+			finish(nil) // waits for, and discards, the started work
+		}
 		return nil, err
 	}
 	out := &Output{Dir: cfg.Abs(cfg.Out), Model: model}
 	for _, f := range migrations.Build(model) {
 		out.Files = append(out.Files, File{Path: filepath.Join(out.Dir, filepath.FromSlash(f.Path)), Content: f.Content})
 	}
-	if !opts.SchemaOnly && goHook != nil {
-		files, err := goHook(cfg, model)
+	if finish != nil {
+		files, err := finish(model)
 		if err != nil {
 			return nil, err
 		}
@@ -66,12 +75,20 @@ func Generate(cfg *config.Config, opts Options) (*Output, error) {
 	return out, nil
 }
 
-// goHook generates the Go package; set by the golang emitter's package init
-// to keep this package free of sqlc when only migrations are wanted.
-var goHook func(*config.Config, *scope.Model) ([]File, error)
+// GoGenerator starts generating the Go package of cfg and returns the
+// function that completes it once the schema is analysed; given a nil model
+// it only waits for the started work.
+type GoGenerator func(cfg *Config) (finish func(*scope.Model) ([]File, error))
+
+// Config is tenantgen.yaml, re-exported for GoGenerator.
+type Config = config.Config
+
+// goHook is set by the golang emitter's package init, which keeps this
+// package free of sqlc when only migrations are wanted.
+var goHook GoGenerator
 
 // SetGoGenerator installs the Go emitter.
-func SetGoGenerator(f func(*config.Config, *scope.Model) ([]File, error)) { goHook = f }
+func SetGoGenerator(g GoGenerator) { goHook = g }
 
 // LoadSchema parses and analyses the schema files of cfg.
 func LoadSchema(cfg *config.Config) (*scope.Model, error) {

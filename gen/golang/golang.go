@@ -18,28 +18,57 @@ import (
 	"github.com/tenantgen/tenantgen/gen/scope"
 )
 
-func init() { gen.SetGoGenerator(Generate) }
+func init() { gen.SetGoGenerator(Start) }
 
-// Generate returns the Go files of the package cfg describes.
-func Generate(cfg *config.Config, model *scope.Model) ([]gen.File, error) {
+// sqlcResult is what the sqlc child process produced.
+type sqlcResult struct {
+	sources map[string]source
+	files   map[string][]byte
+	err     error
+}
+
+// Start runs sqlc in the background and returns the function that finishes
+// the package once the schema model is known.
+func Start(cfg *config.Config) func(*scope.Model) ([]gen.File, error) {
+	ch := make(chan sqlcResult, 1)
+	if !hasQueries(cfg.Abs(cfg.Queries)) {
+		ch <- sqlcResult{}
+	} else {
+		go func() {
+			// Files sqlc would choke on get a positioned error first.
+			var diags diag.List
+			res := sqlcResult{sources: readSources(cfg.Abs(cfg.Queries), gen.DisplayPath, &diags)}
+			if res.err = diags.Err(); res.err == nil {
+				res.files, res.err = runSqlc(context.Background(), cfg, gen.DisplayPath)
+			}
+			ch <- res
+		}()
+	}
+	return func(model *scope.Model) ([]gen.File, error) {
+		res := <-ch
+		if model == nil {
+			return nil, nil
+		}
+		return Generate(cfg, model, res)
+	}
+}
+
+// Generate returns the Go files of the package cfg describes, from sqlc's
+// output.
+func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]gen.File, error) {
 	dir := cfg.Abs(cfg.Out)
 	var files []gen.File
 	add := func(name string, content []byte) {
 		files = append(files, gen.File{Path: filepath.Join(dir, name), Content: content})
 	}
 
-	if hasQueries(cfg.Abs(cfg.Queries)) {
-		// Files sqlc would choke on get a positioned error first.
+	if res.err != nil {
+		return nil, res.err
+	}
+	if res.files != nil {
 		var diags diag.List
-		sources := readSources(cfg.Abs(cfg.Queries), gen.DisplayPath, &diags)
-		if err := diags.Err(); err != nil {
-			return nil, err
-		}
-		sqlcFiles, err := runSqlc(context.Background(), cfg, gen.DisplayPath)
-		if err != nil {
-			return nil, err
-		}
-		r := &rewriter{model: model, sources: sources, diags: &diags}
+		sqlcFiles := res.files
+		r := &rewriter{model: model, sources: res.sources, diags: &diags}
 		fset := token.NewFileSet()
 		parsed := map[string]*ast.File{}
 		for name, src := range sqlcFiles {
