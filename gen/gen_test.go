@@ -91,29 +91,7 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// copyProject copies a project to a temporary directory.
-func copyProject(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
+func copyProject(t *testing.T, src string) string { return pgtest.CopyDir(t, src) }
 
 func TestErrorsWriteNothing(t *testing.T) {
 	dir := copyProject(t, "testdata/golden")

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -116,31 +115,10 @@ type lcDB struct {
 	admin *pgx.Conn
 }
 
-var lcSeq atomic.Int32
-
 func newLCDB(t *testing.T) *lcDB {
 	t.Helper()
 	ctx := context.Background()
-	base := pgtest.URL(t)
-	pkg := pgtest.Connect(t)
-	var pkgName string
-	if err := pkg.QueryRow(ctx, "SELECT current_database()").Scan(&pkgName); err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("%s_%d", pkgName, lcSeq.Add(1))
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := pkg.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pkg.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := pkg.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
-	d := &lcDB{t: t, url: lcWithParam(base, "dbname", name)}
+	d := &lcDB{t: t, url: pgtest.NewDatabase(t)}
 	admin, err := pgx.Connect(ctx, d.url)
 	if err != nil {
 		t.Fatal(err)

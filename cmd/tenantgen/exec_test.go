@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -29,8 +26,6 @@ type cliProject struct {
 	admin *pgx.Conn
 }
 
-var cliSeq atomic.Int32
-
 const cliSharedInit = `-- +goose Up
 CREATE TABLE plans (id int PRIMARY KEY);
 
@@ -48,28 +43,7 @@ DROP TABLE items;
 func newCLIProject(t *testing.T) *cliProject {
 	t.Helper()
 	ctx := context.Background()
-	base := pgtest.URL(t)
-	pkg := pgtest.Connect(t)
-	var pkgName string
-	if err := pkg.QueryRow(ctx, "SELECT current_database()").Scan(&pkgName); err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("%s_%d", pkgName, cliSeq.Add(1))
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := pkg.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pkg.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = pkg.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)") })
-	p := &cliProject{t: t, dir: t.TempDir()}
-	if u, err := url.Parse(base); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		u.Path = "/" + name
-		p.url = u.String()
-	} else {
-		p.url = base + " dbname=" + name
-	}
+	p := &cliProject{t: t, dir: t.TempDir(), url: pgtest.NewDatabase(t)}
 	admin, err := pgx.Connect(ctx, p.url)
 	if err != nil {
 		t.Fatal(err)

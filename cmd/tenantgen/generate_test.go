@@ -7,34 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tenantgen/tenantgen/internal/pgtest"
 )
 
-// copyDir copies a project into a temporary directory.
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 func TestGenerateVetDiffExitCodes(t *testing.T) {
-	dir := copyDir(t, "../../example/polls")
+	dir := pgtest.CopyDir(t, "../../example/polls")
 	cfg := filepath.Join(dir, "tenantgen.yaml")
 	cli := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
