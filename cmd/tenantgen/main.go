@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 
 	"github.com/tenantgen/tenantgen/gen/sqlcrun"
@@ -24,9 +25,18 @@ const (
 
 func main() {
 	sqlcrun.ServeChild() // returns unless this process is a sqlc child
+	if path := os.Getenv("TENANTGEN_CPUPROFILE"); path != "" {
+		// For measuring tenantgen itself (make bench); not a user feature.
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	pprof.StopCPUProfile()
+	os.Exit(code)
 }
 
 type command struct {

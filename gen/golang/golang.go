@@ -90,7 +90,10 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]gen.Fil
 			if err := r.rewrite(name, f); err != nil {
 				return nil, err
 			}
-			r.splitQuerier(f)
+			if !r.splitQuerier(f) {
+				add(name, apply(fset, sqlcFiles[name], r.edits))
+				continue
+			}
 			out, err := print(fset, f)
 			if err != nil {
 				return nil, err

@@ -9,7 +9,7 @@ import (
 
 // splitQuerier replaces sqlc's Querier interface (emit_interface) with one
 // interface per scope, so that fakes and mocks keep the scopes apart too.
-func (r *rewriter) splitQuerier(f *ast.File) {
+func (r *rewriter) splitQuerier(f *ast.File) (changed bool) {
 	for _, decl := range f.Decls {
 		gd, ok := decl.(*ast.GenDecl)
 		if !ok {
@@ -32,6 +32,7 @@ func (r *rewriter) splitQuerier(f *ast.File) {
 						shared.List = append(shared.List, m)
 					}
 				}
+				changed = true
 				specs = append(specs,
 					&ast.TypeSpec{Name: ast.NewIdent("TenantQuerier"), Type: &ast.InterfaceType{Methods: tenant}},
 					&ast.TypeSpec{Name: ast.NewIdent("SharedQuerier"), Type: &ast.InterfaceType{Methods: shared}})
@@ -50,6 +51,7 @@ func (r *rewriter) splitQuerier(f *ast.File) {
 			gd.Lparen, gd.Rparen = gd.Pos(), gd.End()
 		}
 	}
+	return changed
 }
 
 func assertImpl(iface, typ string) *ast.ValueSpec {

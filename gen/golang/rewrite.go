@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"regexp"
 	goruntime "runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,7 @@ type rewriter struct {
 	sources map[string]source
 	diags   *diag.List
 	queries map[string]*plannedQuery
+	edits   []edit
 }
 
 // plan reads every query constant of sqlc's files and decides its scope.
@@ -185,11 +187,18 @@ func forEachQueryConst(f *ast.File, fn func(lit *ast.BasicLit, sql string)) {
 }
 
 // rewrite changes one sqlc file in place.
+// The changes are made to the AST and also recorded as edits of the source
+// text: sqlc's output is gofmt'd already and the edits keep it so, which
+// spares re-printing whole files (the larger part of tenantgen's own time on
+// big inputs).
 func (r *rewriter) rewrite(name string, f *ast.File) error {
+	r.edits = r.edits[:0]
 	forEachQueryConst(f, func(lit *ast.BasicLit, sql string) {
 		m := queryHeaderRe.FindStringSubmatch(sql)
 		if q := r.queries[m[1]]; q != nil && q.Info.Qualified != sql {
+			pos, end := lit.Pos(), lit.End() // End depends on Value
 			lit.Value = quote(q.Info.Qualified)
+			r.edits = append(r.edits, edit{pos, end, lit.Value})
 		}
 	})
 	for _, decl := range f.Decls {
@@ -209,18 +218,43 @@ func (r *rewriter) rewrite(name string, f *ast.File) error {
 		if q == nil {
 			return fmt.Errorf("%s: sqlc method %s matches no query", name, fd.Name.Name)
 		}
+		pos, end := id.Pos(), id.End() // End depends on Name
 		id.Name = sharedType
 		if q.Scope == migfile.Tenant {
 			id.Name = tenantType
-			qualifyCopyFrom(fd, r.model)
+			if at := qualifyCopyFrom(fd, r.model); at.IsValid() {
+				r.edits = append(r.edits, edit{at, at, strconv.Quote("$tenant") + ", "})
+			}
 		}
+		r.edits = append(r.edits, edit{pos, end, id.Name})
 	}
 	return nil
 }
 
+// edit replaces the source text from pos to end.
+type edit struct {
+	pos, end token.Pos
+	text     string
+}
+
+// apply makes the edits to src, which fset positions; it also puts
+// tenantgen's header in place of sqlc's.
+func apply(fset *token.FileSet, src []byte, edits []edit) []byte {
+	sort.Slice(edits, func(i, j int) bool { return edits[i].pos > edits[j].pos })
+	out := append([]byte(nil), src...)
+	for _, e := range edits {
+		a, b := fset.Position(e.pos).Offset, fset.Position(e.end).Offset
+		out = append(out[:a], append([]byte(e.text), out[b:]...)...)
+	}
+	if bytes.HasPrefix(out, []byte(sqlcHeader)) {
+		out = append([]byte(headerLine), out[len(sqlcHeader):]...)
+	}
+	return out
+}
+
 // qualifyCopyFrom puts the placeholder schema in front of a tenant table
 // that COPY writes to: q.db.CopyFrom(ctx, []string{"t"}, ...).
-func qualifyCopyFrom(fd *ast.FuncDecl, m *scope.Model) {
+func qualifyCopyFrom(fd *ast.FuncDecl, m *scope.Model) (at token.Pos) {
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
 		lit := copyFromIdent(n)
 		if lit == nil || len(lit.Elts) != 1 {
@@ -232,10 +266,12 @@ func qualifyCopyFrom(fd *ast.FuncDecl, m *scope.Model) {
 		}
 		table, _ := strconv.Unquote(el.Value)
 		if sc, ok := m.ScopeOf("", table); ok && sc == migfile.Tenant {
-			lit.Elts = append([]ast.Expr{&ast.BasicLit{Kind: token.STRING, Value: strconv.Quote("$tenant")}}, lit.Elts...)
+			at = el.Pos()
+			lit.Elts = append([]ast.Expr{&ast.BasicLit{Kind: token.STRING, ValuePos: el.Pos(), Value: strconv.Quote("$tenant")}}, lit.Elts...)
 		}
 		return true
 	})
+	return at
 }
 
 // quote writes SQL as a raw string literal when it can, as sqlc does.
