@@ -17,9 +17,12 @@ test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) test -count=1 -timeout 20m ./...
 
+# Benchmarks against a real server; writes BENCHMARKS.md. Scale or select
+# with BENCHFLAGS, e.g. make bench BENCHFLAGS='-keep -only query -dur 2s'
+# (go run ./cmd/tenantgen-bench -h lists the flags).
 bench:
 	./scripts/ensure-postgres.sh
-	$(GO) run ./cmd/tenantgen-bench -out BENCHMARKS.md
+	$(GO) run ./cmd/tenantgen-bench -out BENCHMARKS.md $(BENCHFLAGS)
 
 # The tour: migrates, creates thor and potter (idempotently) and serves the
 # polls API on $(ADDR) against $(DATABASE_URL).

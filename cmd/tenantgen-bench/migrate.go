@@ -1,0 +1,426 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	goruntime "runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/tenantgen/tenantgen/cmd/tenantgen-bench/fleetdb"
+	"github.com/tenantgen/tenantgen/runtime"
+)
+
+func fleetNames(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s_%04d", prefix, i)
+	}
+	return out
+}
+
+// openFleetRuntime opens the runtime on the fleet database with fleetdb's
+// migration sets, and applies the shared ones (the registry and plans).
+func openFleetRuntime(ctx context.Context, b *bench) (*runtime.DB, string, error) {
+	url, err := b.openFleet(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := poolConfig(url, 4)
+	if err != nil {
+		return nil, "", err
+	}
+	rt, err := runtime.OpenConfig(ctx, cfg, runtime.WithMigrations(fleetdb.Migrations()),
+		runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := rt.MigrateShared(ctx); err != nil {
+		rt.Close()
+		return nil, "", err
+	}
+	return rt, url, nil
+}
+
+// createEmptySchemas creates the schemas, 500 per transaction, and, when
+// register is set, their registry rows (active), as tenants whose tenant set
+// was never applied.
+func createEmptySchemas(ctx context.Context, url string, names []string, register bool) error {
+	conn, err := pgconn.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for start := 0; start < len(names); start += 500 {
+		var sb strings.Builder
+		sb.WriteString("BEGIN;\n")
+		for _, n := range names[start:min(start+500, len(names))] {
+			fmt.Fprintf(&sb, "CREATE SCHEMA %s;\n", ident(n))
+			if register {
+				fmt.Fprintf(&sb, "INSERT INTO public.tenantgen_tenants (name, state) VALUES ('%s', 'active');\n", n)
+			}
+		}
+		sb.WriteString("COMMIT;")
+		if _, err := conn.Exec(ctx, sb.String()).ReadAll(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateLimit runs the tenant set's DDL for every schema as one script on
+// one connection, as psql -f would (a transaction per tenant, 50 tenants per
+// round trip): no version bookkeeping, no locks, no per-tenant connection.
+func migrateLimit(ctx context.Context, url string, names []string, ddl string) error {
+	conn, err := pgconn.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for start := 0; start < len(names); start += 50 {
+		var sb strings.Builder
+		for _, n := range names[start:min(start+50, len(names))] {
+			fmt.Fprintf(&sb, "BEGIN;\nSET LOCAL search_path TO %s, public;\n%s\nCOMMIT;\n", ident(n), ddl)
+		}
+		if _, err := conn.Exec(ctx, sb.String()).ReadAll(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// gooseLoop is what a user would write without tenantgen: for each tenant, a
+// database/sql handle whose connections have the tenant's search_path, a
+// goose provider with the tenant's version table, Up, close.
+func gooseLoop(ctx context.Context, url string, names []string) (applied int, err error) {
+	base, err := pgx.ParseConfig(url)
+	if err != nil {
+		return 0, err
+	}
+	migs := fleetdb.Migrations().Tenant
+	for _, n := range names {
+		cc := base.Copy()
+		cc.RuntimeParams["search_path"] = ident(n) + ", public"
+		db := stdlib.OpenDB(*cc)
+		p, err := goose.NewProvider(goose.DialectPostgres, db, migs,
+			goose.WithTableName(n+".goose_db_version"), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			db.Close()
+			return applied, err
+		}
+		res, err := p.Up(ctx)
+		applied += len(res)
+		closeErr := p.Close()
+		db.Close()
+		if err != nil {
+			return applied, fmt.Errorf("%s: %w", n, err)
+		}
+		if closeErr != nil && closeErr != sql.ErrConnDone {
+			return applied, closeErr
+		}
+	}
+	return applied, nil
+}
+
+type migRow struct {
+	method, note string
+	took         time.Duration
+	tenants      int
+}
+
+func runMigrate(ctx context.Context, b *bench) (section, []targetRow, error) {
+	c := b.cfg
+	rt, url, err := openFleetRuntime(ctx, b)
+	if err != nil {
+		return section{}, nil, err
+	}
+	defer rt.Close()
+	ddl, err := upSQL(fleetdb.Migrations().Tenant)
+	if err != nil {
+		return section{}, nil, err
+	}
+	_, versions := fleetdb.Migrations().Versions()
+	target := versions[len(versions)-1]
+
+	sets := map[string][]string{"mx": fleetNames("mx", c.fleet), "ml": fleetNames("ml", c.fleet)}
+	for _, p := range c.parallel {
+		sets[fmt.Sprintf("mp%d", p)] = fleetNames(fmt.Sprintf("mp%d", p), c.fleet)
+	}
+	t0 := time.Now()
+	for key, names := range sets {
+		// MigrateTenants migrates registered tenants only.
+		if err := createEmptySchemas(ctx, url, names, strings.HasPrefix(key, "mp")); err != nil {
+			return section{}, nil, fmt.Errorf("creating the fleet's schemas: %w", err)
+		}
+	}
+	logf("  created %d empty schemas in %s", len(sets)*c.fleet, time.Since(t0).Round(100*time.Millisecond))
+
+	// The methods take turns, chunk by chunk of the fleet, so that
+	// background load falls on all of them alike; each one's time is the
+	// sum over its chunks.
+	type method struct {
+		key, name, note string
+		run             func(names []string) (applied int, err error)
+		took            time.Duration
+		applied         int
+	}
+	methods := []*method{
+		{key: "mx", name: "L: the DDL as one script, one connection", note: "a transaction per tenant, 50 tenants per round trip, no version table",
+			run: func(names []string) (int, error) {
+				return len(versions) * len(names), migrateLimit(ctx, url, names, ddl)
+			}},
+		{key: "ml", name: "a loop of goose providers, one tenant after another", note: "what a user would write: sql.DB with the tenant's search_path + goose.Provider.Up per tenant",
+			run: func(names []string) (int, error) { return gooseLoop(ctx, url, names) }},
+	}
+	for _, p := range c.parallel {
+		methods = append(methods, &method{key: fmt.Sprintf("mp%d", p), name: fmt.Sprintf("runtime.MigrateTenants, parallel %d", p), note: fmt.Sprintf("goose per tenant under the tenant's advisory lock, %d tenants at once", p),
+			run: func(names []string) (int, error) {
+				rep, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: names, Parallel: p})
+				applied := 0
+				if rep != nil {
+					for _, r := range rep.Results {
+						applied += r.Applied
+					}
+				}
+				return applied, err
+			}})
+	}
+	// The sequential baselines' time is proportional to the tenant count:
+	// they run on every -baseline-every'th chunk and their time is scaled to
+	// the fleet.
+	chunks := max(1, min(c.migChunks, c.fleet))
+	ran := map[string][]string{} // the tenants each method ran on
+	for i := range chunks {
+		lo, hi := i*c.fleet/chunks, (i+1)*c.fleet/chunks
+		// A different method goes first in each chunk: whatever the previous
+		// chunk left behind (checkpoints, autovacuum of the catalogs) must not
+		// always fall on the same one.
+		for j := range methods {
+			m := methods[(i/2+(i%2)*3+j)%len(methods)]
+			if (m.key == "mx" || m.key == "ml") && i%max(1, c.baselineEvery) != 0 {
+				continue
+			}
+			t0 := time.Now()
+			n, err := m.run(sets[m.key][lo:hi])
+			m.took += time.Since(t0)
+			m.applied += n
+			ran[m.key] = append(ran[m.key], sets[m.key][lo:hi]...)
+			if err != nil {
+				return section{}, nil, fmt.Errorf("%s: %w", m.name, err)
+			}
+		}
+		logf("  chunk %d/%d (%d tenants) done", i+1, chunks, hi-lo)
+	}
+	scaled := func(d time.Duration, n int) time.Duration {
+		return time.Duration(float64(d) * float64(c.fleet) / float64(n))
+	}
+	var rows []migRow
+	var limit, loop, best time.Duration
+	bestPar := 0
+	for _, m := range methods {
+		n := len(ran[m.key])
+		if m.applied != len(versions)*n {
+			return section{}, nil, fmt.Errorf("%s: applied %d migrations, want %d", m.name, m.applied, len(versions)*n)
+		}
+		took, note := scaled(m.took, n), m.note
+		if n != c.fleet {
+			note += fmt.Sprintf("; measured on %d of the %d tenants, time scaled to %d", n, c.fleet, c.fleet)
+		}
+		rows = append(rows, migRow{m.name, note, took, c.fleet})
+		logf("  %-52s %8s  (%.1f ms/tenant, %d tenants run)", m.name, took.Round(10*time.Millisecond), float64(took.Microseconds())/1000/float64(c.fleet), n)
+		switch {
+		case m.key == "mx":
+			limit = took
+		case m.key == "ml":
+			loop = took
+		case best == 0 || took < best:
+			var p int
+			fmt.Sscanf(m.key, "mp%d", &p)
+			best, bestPar = took, p
+		}
+	}
+	// Every set has the same tables.
+	if err := checkFleet(ctx, url, rt, ran, target); err != nil {
+		return section{}, nil, err
+	}
+
+	// No-op runs on the up-to-date fleet: the median of 3 for the runtime.
+	noopNames := sets[fmt.Sprintf("mp%d", bestPar)]
+	var noops []time.Duration
+	for range 3 {
+		t0 := time.Now()
+		rep, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: noopNames})
+		if err != nil {
+			return section{}, nil, fmt.Errorf("no-op MigrateTenants: %w", err)
+		}
+		if rep.UpToDate != c.fleet {
+			return section{}, nil, fmt.Errorf("no-op MigrateTenants: %d of %d up to date", rep.UpToDate, c.fleet)
+		}
+		noops = append(noops, time.Since(t0))
+	}
+	noop := median(noops)
+	logf("  no-op MigrateTenants: %s (runs: %v)", noop.Round(time.Millisecond), roundAll(noops))
+	loopNames := ran["ml"]
+	t0 = time.Now()
+	if n, err := gooseLoop(ctx, url, loopNames); err != nil || n != 0 {
+		return section{}, nil, fmt.Errorf("no-op goose loop: applied %d, %v", n, err)
+	}
+	noopLoop := scaled(time.Since(t0), len(loopNames))
+	logf("  no-op goose loop: %s for %d tenants", noopLoop.Round(10*time.Millisecond), c.fleet)
+
+	var sb strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
+	w("%d tenant schemas, empty and registered, brought to the latest version of [`fleetdb`](cmd/tenantgen-bench/fleetdb)'s tenant set: %d migrations\n", c.fleet, len(versions))
+	w("creating 11 tables (FKs to each other and to a shared table, an enum, 6 secondary indexes, an ALTER TABLE). Each method gets\n")
+	w("its own %d schemas, so all start from the same state. The methods take turns on chunks of the fleet (%d chunks of %d tenants),\n", c.fleet, max(1, min(c.migChunks, c.fleet)), c.fleet/max(1, min(c.migChunks, c.fleet)))
+	w("so that background load falls on all alike, a different one first in each; a method's time is the sum of its chunks.")
+	if c.baselineEvery > 1 {
+		w(" L and the loop, which are sequential and so take time\n")
+		w("in proportion to the tenant count, ran on every %s chunk only (%d of the %d tenants), and their time is scaled to the fleet\n", ordinal(c.baselineEvery), len(ran["ml"]), c.fleet)
+		w("(`-baseline-every 1` runs them on all).")
+	}
+	w("\n\n")
+	w("| method | wall time | per tenant | time / L | speed-up over the loop | how |\n|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		w("| %s | %s | %.1f ms | %.2f | %.2fx | %s |\n", r.method, r.took.Round(10*time.Millisecond), float64(r.took.Microseconds())/1000/float64(r.tenants),
+			r.took.Seconds()/limit.Seconds(), loop.Seconds()/r.took.Seconds(), r.note)
+	}
+	w("\nThe same fleet once up to date, migrated again (nothing to do):\n\n")
+	w("| no-op run | wall time | per tenant | speed-up over the loop | how |\n|---|---|---|---|---|\n")
+	w("| a loop of goose providers | %s | %.1f ms | 1.00x | a provider per tenant, each reads its version table and finds nothing to do", noopLoop.Round(10*time.Millisecond), float64(noopLoop.Microseconds())/1000/float64(c.fleet))
+	if len(loopNames) != c.fleet {
+		w("; measured on %d tenants, scaled", len(loopNames))
+	}
+	w(" |\n")
+	w("| runtime.MigrateTenants | %s | %.2f ms | %.0fx | median of 3 runs (%s): the registry and every version read in a few queries, nothing else |\n\n",
+		noop.Round(time.Millisecond), float64(noop.Microseconds())/1000/float64(c.fleet), noopLoop.Seconds()/noop.Seconds(), fmtRunsMs(noops))
+	w("MigrateTenants was given the tenant names (`Tenants:`, a chunk at a time above, the whole fleet for the no-op); it reads the\n")
+	w("registry (%d active tenants here) to check them. Chunking costs it a little: the last tenants of each chunk run with fewer than\n", c.fleet*len(c.parallel))
+	w("`parallel` at once.\n\n")
+
+	speed := loop.Seconds() / best.Seconds()
+	var targets []targetRow
+	st := "met"
+	if speed < 3 {
+		st = "missed"
+	}
+	targets = append(targets, targetRow{"fleet migration", fmt.Sprintf("MigrateTenants >= 3x faster than a sequential goose loop (%d tenants)", c.fleet),
+		fmt.Sprintf("%.2fx (parallel %d: %s vs %s)", speed, bestPar, best.Round(100*time.Millisecond), loop.Round(100*time.Millisecond)), st})
+	st = "met"
+	if noop > 1500*time.Millisecond {
+		st = "missed"
+	}
+	targets = append(targets, targetRow{"fleet migration", fmt.Sprintf("no-op MigrateTenants on %d up-to-date tenants in about a second", c.fleet),
+		noop.Round(time.Millisecond).String(), st})
+	w("%s", migrateNotes(rows, limit, loop, best, bestPar, speed, c, len(versions)))
+	return section{title: "2. Fleet migration", body: sb.String()}, targets, nil
+}
+
+func migrateNotes(rows []migRow, limit, loop, best time.Duration, bestPar int, speed float64, c *config, nmig int) string {
+	var sb strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
+	w("Notes:\n\n")
+	w("- Per tenant, goose creates and reads its version table and runs each migration in a transaction of its own with a version row,\n")
+	w("  in the loop and under MigrateTenants alike: %.1f ms per tenant in the loop against %.1f ms for the DDL alone in L.\n",
+		float64(loop.Microseconds())/1000/float64(c.fleet), float64(limit.Microseconds())/1000/float64(c.fleet))
+	par := ""
+	for _, r := range rows {
+		if strings.HasPrefix(r.method, "runtime.MigrateTenants") {
+			par += fmt.Sprintf("%s %s, ", strings.TrimPrefix(r.method, "runtime.MigrateTenants, "), r.took.Round(100*time.Millisecond))
+		}
+	}
+	w("- MigrateTenants runs tenants in parallel (%s), but client and server share %d CPUs here. A sequential\n", strings.TrimSuffix(par, ", "), goruntime.NumCPU())
+	w("  loop uses at most one CPU at a time, so running tenants at once can at best about multiply throughput by the CPU count,\n")
+	w("  plus what overlapping commit flushes and round trips gains")
+	var pt []time.Duration
+	for _, r := range rows {
+		if strings.HasPrefix(r.method, "runtime.MigrateTenants") {
+			pt = append(pt, r.took)
+		}
+	}
+	if len(pt) >= 2 && pt[len(pt)-1] > pt[0]*9/10 {
+		w("; the CPUs were the limit here: the higher parallelism gained nothing")
+	}
+	w(".\n")
+	if speed < 3 {
+		w("- The 3x target is missed (%.2fx). Doing the loop's work per tenant in parallel gains about the CPU count (%d here) plus what\n", speed, goruntime.NumCPU())
+		w("  overlapping waits gives; 3x takes less work per tenant. L does the DDL alone in %.1f ms per tenant; a runner doing only\n", float64(limit.Microseconds())/1000/float64(c.fleet))
+		w("  that on all %d CPUs would take about\n", goruntime.NumCPU())
+		w("  %s (%.1fx over the loop). What would get MigrateTenants near it: a\n",
+			(limit / time.Duration(goruntime.NumCPU())).Round(100*time.Millisecond), loop.Seconds()/(limit.Seconds()/float64(goruntime.NumCPU())))
+		w("  tenant's pending migrations applied in one transaction with one version-table write, instead of goose's transaction and\n")
+		w("  version row per migration (%d commits per tenant here, against L's one), and as few round trips per tenant as L's script.\n", nmig)
+	}
+	return sb.String()
+}
+
+// checkFleet checks that every set has the tenant set's tables, and that
+// the goose-migrated ones are at the target version.
+func checkFleet(ctx context.Context, url string, rt *runtime.DB, sets map[string][]string, target int64) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	want := -1
+	for key, names := range sets {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+			WHERE s.nspname = $1 AND c.relkind IN ('r', 'i') AND c.relname <> 'goose_db_version' AND c.relname NOT LIKE 'goose_db_version%'`, names[len(names)-1]).Scan(&n); err != nil {
+			return err
+		}
+		if want == -1 {
+			want = n
+		}
+		if n != want || n == 0 {
+			return fmt.Errorf("set %s: %d tables and indexes in %s, want %d", key, n, names[len(names)-1], want)
+		}
+		if key == "mx" {
+			continue
+		}
+		vs, err := rt.TenantVersions(ctx, names)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			if vs[name] != target {
+				return fmt.Errorf("%s is at version %d, want %d", name, vs[name], target)
+			}
+		}
+	}
+	return nil
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}
+
+func fmtRunsMs(ds []time.Duration) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = fmt.Sprintf("%d", d.Milliseconds())
+	}
+	return strings.Join(s, ", ") + " ms"
+}
+
+func ordinal(n int) string {
+	switch n {
+	case 2:
+		return "second"
+	case 3:
+		return "third"
+	}
+	return fmt.Sprintf("%dth", n)
+}

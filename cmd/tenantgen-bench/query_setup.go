@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantgen/tenantgen/cmd/tenantgen-bench/benchdb"
+	"github.com/tenantgen/tenantgen/runtime"
+)
+
+// The query path's schemas: q00000, q00001, ... are tenants; limitSchema is
+// the one schema of the limit. They are created with plain SQL, not through
+// goose, and kept across runs when -keep is given: creation only adds the
+// ones missing.
+const (
+	limitSchema   = "q_limit"
+	flatSchema    = "q_flat" // L-flat: every tenant's rows in one table
+	queryTenantRe = `^q[0-9]{5}$`
+)
+
+func queryTenantName(i int) string { return fmt.Sprintf("q%05d", i) }
+
+// setupQueryTenants makes sure the first n tenant schemas and the limit's
+// exist, each with benchdb's tenant set and rows rows, and, when flatRows >
+// 0, flatSchema with that many rows. It returns how many tenant schemas it
+// created and whether it created flatSchema.
+func setupQueryTenants(ctx context.Context, b *bench, n, flatRows int) (int, bool, error) {
+	conn, err := pgx.Connect(ctx, b.url)
+	if err != nil {
+		return 0, false, err
+	}
+	defer conn.Close(ctx)
+	ddl, err := upSQL(benchdb.Migrations().Tenant)
+	if err != nil {
+		return 0, false, err
+	}
+	flatCreated := false
+	if flatRows > 0 {
+		var have int64 // the inserts of earlier runs add rows with higher ids
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM `+ident(flatSchema)+`.items WHERE id <= $1`, flatRows).Scan(&have)
+		if err != nil || have != int64(flatRows) {
+			logf("creating %s with %d rows", flatSchema, flatRows)
+			id := ident(flatSchema)
+			_, err := conn.Exec(ctx, fmt.Sprintf(`DROP SCHEMA IF EXISTS %s CASCADE; BEGIN; CREATE SCHEMA %s; SET LOCAL search_path TO %s, public; %s
+				INSERT INTO items (name, status, qty) SELECT '%s-' || g, 'active', g FROM generate_series(1, %d) g; COMMIT`,
+				id, id, id, ddl, flatSchema, flatRows))
+			if err == nil {
+				_, err = conn.Exec(ctx, `VACUUM ANALYZE `+id+`.items`)
+			}
+			if err != nil {
+				return 0, false, fmt.Errorf("creating %s: %w", flatSchema, err)
+			}
+			flatCreated = true
+		}
+	}
+	have, err := schemasLike(ctx, conn, queryTenantRe+"|^"+limitSchema+"$")
+	if err != nil {
+		return 0, flatCreated, err
+	}
+	exists := map[string]bool{}
+	for _, s := range have {
+		exists[s] = true
+	}
+	var missing []string
+	if !exists[limitSchema] {
+		missing = append(missing, limitSchema)
+	}
+	for i := range n {
+		if name := queryTenantName(i); !exists[name] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return 0, flatCreated, nil
+	}
+	logf("creating %d query-path schemas with plain SQL (%d per transaction, %d connections)", len(missing), b.cfg.chunk, b.cfg.setupWorkers)
+	chunks := make(chan []string)
+	go func() {
+		defer close(chunks)
+		for start := 0; start < len(missing); start += b.cfg.chunk {
+			select {
+			case chunks <- missing[start:min(start+b.cfg.chunk, len(missing))]:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var (
+		mu       sync.Mutex
+		done     int
+		firstErr error
+		wg       sync.WaitGroup
+		t0       = time.Now()
+	)
+	for range max(1, b.cfg.setupWorkers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := pgconn.Connect(ctx, b.url)
+			if err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+			defer c.Close(ctx)
+			for names := range chunks {
+				var sb strings.Builder
+				sb.WriteString("BEGIN;\n")
+				for _, name := range names {
+					id := ident(name)
+					fmt.Fprintf(&sb, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s, public;\n%s\n", id, id, ddl)
+					fmt.Fprintf(&sb, "INSERT INTO items (name, status, qty) SELECT '%s-' || g, 'active', g FROM generate_series(1, %d) g;\n", name, b.cfg.rows)
+				}
+				sb.WriteString("COMMIT;")
+				_, err := c.Exec(ctx, sb.String()).ReadAll()
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("creating schemas %s..%s: %w", names[0], names[len(names)-1], err)
+				}
+				done += len(names)
+				if err == nil && (done%2000 < len(names) || done == len(missing)) {
+					logf("  %d/%d schemas (%.0f/s)", done, len(missing), float64(done)/time.Since(t0).Seconds())
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return len(missing), flatCreated, firstErr
+}
+
+// querySQL captures the SQL text the generated methods send, bound to
+// limitSchema: the limit runs exactly that text, and the search_path
+// strategies run it unqualified.
+func querySQL() (sel, ins string, err error) {
+	rec := &sqlRecorder{}
+	q := benchdb.New(runtime.New(nil)).Tenant(runtime.MustTenant(limitSchema)).WithTx(rec)
+	_, _ = q.GetItem(context.Background(), 1)
+	_ = q.CreateItem(context.Background(), benchdb.CreateItemParams{})
+	if len(rec.sql) != 2 {
+		return "", "", fmt.Errorf("captured %d statements, want 2", len(rec.sql))
+	}
+	return rec.sql[0], rec.sql[1], nil
+}
+
+// sqlRecorder is a pgx.Tx that records the SQL sent to it and runs nothing.
+type sqlRecorder struct {
+	pgx.Tx
+	sql []string
+}
+
+func (r *sqlRecorder) Exec(_ context.Context, sql string, _ ...any) (pgconn.CommandTag, error) {
+	r.sql = append(r.sql, sql)
+	return pgconn.CommandTag{}, nil
+}
+
+func (r *sqlRecorder) QueryRow(_ context.Context, sql string, _ ...any) pgx.Row {
+	r.sql = append(r.sql, sql)
+	return noRow{}
+}
+
+type noRow struct{}
+
+func (noRow) Scan(...any) error { return pgx.ErrNoRows }
