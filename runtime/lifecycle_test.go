@@ -483,7 +483,7 @@ func TestLifecycleOnOneConnection(t *testing.T) {
 	if seen != 1 {
 		t.Fatalf("the callback saw %d tenants", seen)
 	}
-	if n := d.int(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'`); n != 0 {
+	if n := d.int(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); n != 0 {
 		t.Fatalf("%d advisory locks held after the creation", n)
 	}
 	if err := rt.DropTenant(ctx, thor, "thor"); err != nil {
@@ -492,7 +492,7 @@ func TestLifecycleOnOneConnection(t *testing.T) {
 	if seen != 0 {
 		t.Fatalf("the callback saw %d tenants", seen)
 	}
-	if n := d.int(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'`); n != 0 {
+	if n := d.int(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); n != 0 {
 		t.Fatalf("%d advisory locks held after the drop", n)
 	}
 }
