@@ -277,31 +277,41 @@ func runTenant(ctx context.Context, e *env, args []string) error {
 		return tw.Flush()
 	case "domain":
 		primary := fs.Bool("primary", false, "make it the tenant's primary domain")
+		// The verb may come before the flags (domain add --primary thor x)
+		// or after them (domain --primary add thor x).
+		verb := ""
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			verb, args = args[0], args[1:]
+		}
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		if fs.NArg() < 2 {
-			return usageError{"usage: tenant domain add TENANT DOMAIN | tenant domain remove DOMAIN"}
+		rest := fs.Args()
+		if verb == "" && len(rest) > 0 {
+			verb = rest[0]
+			if err := parse(fs, rest[1:]); err != nil { // flags after the verb
+				return err
+			}
+			rest = fs.Args()
+		}
+		switch {
+		case verb == "add" && len(rest) == 2, verb == "remove" && len(rest) == 1:
+		default:
+			return usageError{"usage: tenant domain add [--primary] TENANT DOMAIN | tenant domain remove DOMAIN"}
 		}
 		db, err := df.open(ctx, false)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		switch fs.Arg(0) {
-		case "add":
-			if fs.NArg() != 3 {
-				return usageError{"usage: tenant domain add TENANT DOMAIN"}
-			}
-			t, err := runtime.ParseTenant(fs.Arg(1))
-			if err != nil {
-				return usageError{err.Error()}
-			}
-			return db.AddDomain(ctx, t, fs.Arg(2), *primary)
-		case "remove":
-			return db.RemoveDomain(ctx, fs.Arg(1))
+		if verb == "remove" {
+			return db.RemoveDomain(ctx, rest[0])
 		}
-		return usageError{"domain takes add or remove"}
+		t, err := runtime.ParseTenant(rest[0])
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		return db.AddDomain(ctx, t, rest[1], *primary)
 	}
 	return usageError{fmt.Sprintf("unknown subcommand %q: use create, list, drop, domain", sub)}
 }

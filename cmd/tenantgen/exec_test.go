@@ -150,7 +150,10 @@ func TestCLITenantsAndMigrate(t *testing.T) {
 	if !strings.Contains(errb, "already exists") {
 		t.Errorf("second create: %s", errb)
 	}
+	// The flag goes before or after the verb.
+	p.must(p.db("tenant", "domain", "add", "--primary", "thor", "www.thor.io")...)
 	p.must(p.db("tenant", "domain", "--primary", "add", "thor", "thor.io")...)
+	p.must(p.db("tenant", "domain", "remove", "www.thor.io")...)
 	p.expect(2, p.db("tenant", "domain", "add", "Not Valid", "x.io")...)
 
 	// Hostile names exit 2 and create nothing.
