@@ -131,12 +131,7 @@ func (db *DB) Close() {
 func (db *DB) Shared() DBTX { return db.pool }
 
 // Tenant returns a DBTX bound to t.
-func (db *DB) Tenant(t Tenant) DBTX {
-	if t.IsZero() {
-		return errDBTX{errZeroTenant}
-	}
-	return bindTenant(db.pool, t)
-}
+func (db *DB) Tenant(t Tenant) DBTX { return BindTenant(db.pool, t) }
 
 // SharedTx runs fn in a transaction on the shared scope. The transaction
 // commits when fn returns nil and rolls back otherwise, also when fn panics

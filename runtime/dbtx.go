@@ -33,15 +33,14 @@ type DBTX interface {
 type tenantDBTX struct {
 	db     DBTX
 	tenant Tenant
-	ident  string
 }
 
 func bindTenant(db DBTX, t Tenant) *tenantDBTX {
-	return &tenantDBTX{db: db, tenant: t, ident: t.Ident()}
+	return &tenantDBTX{db: db, tenant: t}
 }
 
 func (c *tenantDBTX) sql(s string) string {
-	return strings.ReplaceAll(s, SchemaPlaceholder, c.ident)
+	return strings.ReplaceAll(s, SchemaPlaceholder, c.tenant.ident)
 }
 
 func (c *tenantDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -63,11 +62,18 @@ func (c *tenantDBTX) CopyFrom(ctx context.Context, table pgx.Identifier, columns
 	return c.db.CopyFrom(ctx, table, columns, src)
 }
 
+// SendBatch sends a copy of b with its SQL bound to the tenant: rewriting
+// b itself would leave it bound to this tenant, and a batch reused for
+// another tenant would then run in this one's schema.
 func (c *tenantDBTX) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	for _, q := range b.QueuedQueries {
-		q.SQL = c.sql(q.SQL)
+	bound := *b
+	bound.QueuedQueries = make([]*pgx.QueuedQuery, len(b.QueuedQueries))
+	for i, q := range b.QueuedQueries {
+		cp := *q
+		cp.SQL = c.sql(q.SQL)
+		bound.QueuedQueries[i] = &cp
 	}
-	return c.db.SendBatch(ctx, b)
+	return c.db.SendBatch(ctx, &bound)
 }
 
 // BindTenant returns db (a pool, connection or transaction) bound to t, for

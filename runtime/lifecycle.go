@@ -257,7 +257,7 @@ func (db *DB) Tenants(ctx context.Context) ([]TenantInfo, error) {
 		if err := rows.Scan(&name, &ti.Database, &ti.State, &ti.CreatedAt, &doms, &prim); err != nil {
 			return nil, err
 		}
-		ti.Tenant = Tenant{name: name}
+		ti.Tenant = newTenant(name)
 		for i := range doms {
 			ti.Domains = append(ti.Domains, Domain{Name: doms[i], Primary: prim[i]})
 		}

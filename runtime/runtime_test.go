@@ -272,3 +272,37 @@ func TestZeroTenantNeverReachesTheDatabase(t *testing.T) {
 		t.Fatal("zero tenant began a transaction")
 	}
 }
+
+// TestBatchReusedAcrossTenants: binding a batch to a tenant must not bind
+// the caller's batch itself, or sending it again for another tenant would
+// run in the first one's schema.
+func TestBatchReusedAcrossTenants(t *testing.T) {
+	fleet(t)
+	ctx := context.Background()
+	rt := open(t, 1, pgx.QueryExecModeCacheStatement)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT tenant FROM "$tenant".items LIMIT 1`)
+	for _, tn := range []runtime.Tenant{thor, potter, thor} {
+		var got string
+		br := rt.Tenant(tn).SendBatch(ctx, b)
+		if err := br.QueryRow().Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if err := br.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got != tn.Name() {
+			t.Fatalf("batch sent for %s read a row of %s", tn, got)
+		}
+	}
+	// Tenants read back from the registry bind like parsed ones.
+	infos, err := rt.Tenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range infos {
+		if want, _ := runtime.ParseTenant(ti.Tenant.Name()); ti.Tenant != want {
+			t.Fatalf("registry tenant %#v differs from the parsed %#v", ti.Tenant, want)
+		}
+	}
+}

@@ -13,7 +13,8 @@ import (
 // Tenant is a validated tenant name: the name of its PostgreSQL schema. The
 // zero Tenant is no tenant. Build one with ParseTenant.
 type Tenant struct {
-	name string
+	name  string
+	ident string // name quoted, made once: every tenant query's SQL needs it
 }
 
 var tenantNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -34,7 +35,11 @@ func ParseTenant(name string) (Tenant, error) {
 	case name == "public" || name == "information_schema":
 		return Tenant{}, fmt.Errorf("%w %q: the schema is not a tenant's", ErrInvalidTenant, name)
 	}
-	return Tenant{name: name}, nil
+	return newTenant(name), nil
+}
+
+func newTenant(name string) Tenant {
+	return Tenant{name: name, ident: pgx.Identifier{name}.Sanitize()}
 }
 
 // MustTenant is ParseTenant for names known to be valid; it panics otherwise.
@@ -63,7 +68,7 @@ func (t Tenant) String() string { return t.name }
 func (t Tenant) IsZero() bool { return t.name == "" }
 
 // Ident is the schema name quoted as an SQL identifier.
-func (t Tenant) Ident() string { return pgx.Identifier{t.name}.Sanitize() }
+func (t Tenant) Ident() string { return t.ident }
 
 type tenantKey struct{}
 
