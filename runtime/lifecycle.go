@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -322,24 +321,6 @@ func (db *DB) TenantByDomain(ctx context.Context, domain string) (Tenant, bool, 
 	}
 	t, err := ParseTenant(name)
 	return t, err == nil, err
-}
-
-// NormalizeDomain lower-cases a host name and strips a port and a trailing dot.
-func NormalizeDomain(host string) (string, error) {
-	h := strings.ToLower(strings.TrimSpace(host))
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") && strings.Count(h, ":") == 1 {
-		h = h[:i]
-	}
-	h = strings.TrimSuffix(h, ".")
-	if h == "" || len(h) > 253 {
-		return "", fmt.Errorf("invalid domain %q", truncate(host))
-	}
-	for _, c := range h {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return "", fmt.Errorf("invalid domain %q", truncate(host))
-		}
-	}
-	return h, nil
 }
 
 // OnRegistryChange registers fn to run after this DB changes the registry

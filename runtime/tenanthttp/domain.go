@@ -117,8 +117,8 @@ func Domain(lookup DomainLookup, opts ...DomainOption) *DomainResolver {
 
 // Resolve looks up the tenant of r's Host.
 func (d *DomainResolver) Resolve(r *http.Request) (runtime.Tenant, bool, error) {
-	domain, ok := normalizeHost(r.Host)
-	if !ok {
+	domain, err := runtime.NormalizeDomain(r.Host)
+	if err != nil {
 		return runtime.Tenant{}, false, nil
 	}
 	return d.resolve(r.Context(), domain)

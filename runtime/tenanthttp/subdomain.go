@@ -18,8 +18,8 @@ import (
 // It needs no registry, so it cannot tell whether the tenant exists: put it
 // after a resolver that does, or let queries for a missing schema fail.
 func Subdomain(base string) Resolver {
-	b, ok := normalizeHost(base)
-	if !ok {
+	b, err := runtime.NormalizeDomain(base)
+	if err != nil {
 		panic("tenanthttp: Subdomain: invalid base domain " + strconv.Quote(base))
 	}
 	return subdomain{suffix: "." + b}
@@ -28,8 +28,8 @@ func Subdomain(base string) Resolver {
 type subdomain struct{ suffix string }
 
 func (s subdomain) Resolve(r *http.Request) (runtime.Tenant, bool, error) {
-	host, ok := normalizeHost(r.Host)
-	if !ok {
+	host, err := runtime.NormalizeDomain(r.Host)
+	if err != nil {
 		return runtime.Tenant{}, false, nil
 	}
 	rest, ok := strings.CutSuffix(host, s.suffix)

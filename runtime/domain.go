@@ -1,6 +1,7 @@
-package tenanthttp
+package runtime
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -12,6 +13,17 @@ const maxHostLen = 253
 // maxHostPortLen bounds the work done on a Host header: a name of maxHostLen
 // bytes with its trailing dot, and a port.
 const maxHostPortLen = maxHostLen + len(".") + len(":65535")
+
+// NormalizeDomain turns a host name, or a request's Host (r.Host), into the
+// key domains are registered under, as the registry and the HTTP middleware
+// both need it. Spaces around it are ignored.
+func NormalizeDomain(host string) (string, error) {
+	d, ok := normalizeHost(strings.TrimSpace(host))
+	if !ok {
+		return "", fmt.Errorf("invalid domain %q", truncate(host))
+	}
+	return d, nil
+}
 
 // normalizeHost turns a request's Host (r.Host) into the key domains are
 // registered under: the host name lower-cased, without port or trailing dot;
