@@ -88,11 +88,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 
 // OpenConfig is Open with a pool config, to set pool size, tracer, exec mode.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*DB, error) {
-	probe := &DB{}
-	for _, o := range opts {
-		o(probe)
-	}
-	if probe.pooler {
+	db := newDB(opts)
+	if db.pooler {
 		if err := checkPoolerMode(cfg.ConnConfig.DefaultQueryExecMode); err != nil {
 			return nil, err
 		}
@@ -103,14 +100,19 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*DB, 
 	if err != nil {
 		return nil, fmt.Errorf("tenantgen: connecting: %w", err)
 	}
-	db := New(pool, opts...)
-	db.owned = true
+	db.pool, db.owned = pool, true
 	return db, nil
 }
 
 // New wraps an existing pool. Configure it with ConfigurePool first.
 func New(pool *pgxpool.Pool, opts ...Option) *DB {
-	db := &DB{pool: pool, logger: slog.Default()}
+	db := newDB(opts)
+	db.pool = pool
+	return db
+}
+
+func newDB(opts []Option) *DB {
+	db := &DB{logger: slog.Default()}
 	for _, o := range opts {
 		o(db)
 	}
