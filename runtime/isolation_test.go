@@ -211,18 +211,9 @@ func pgconnDead(err error) bool {
 
 func stressRuntime(t *testing.T, conns int32) *runtime.DB {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = conns
-	cfg.ConnConfig.RuntimeParams["application_name"] = "tenantgen_isolation"
-	rt, err := runtime.OpenConfig(context.Background(), cfg, runtime.WithMigrations(db.Migrations()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
-	return rt
+	return openURL(t, pgtest.URL(t), conns, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "tenantgen_isolation"
+	})
 }
 
 // TestIsolationUnderLoadAndFaults is the isolation promise under load:

@@ -187,21 +187,11 @@ func pgbouncerFleet(t *testing.T) {
 func openThroughPgBouncer(t *testing.T, bouncerURL string, conns int32, mode pgx.QueryExecMode, pooler bool) *runtime.DB {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(bouncerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = conns
-	cfg.ConnConfig.DefaultQueryExecMode = mode
-	opts := []runtime.Option{runtime.WithMigrations(db.Migrations())}
+	var opts []runtime.Option
 	if pooler {
 		opts = append(opts, runtime.WithTransactionPooler())
 	}
-	rt, err := runtime.OpenConfig(ctx, cfg, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
+	rt := openURL(t, bouncerURL, conns, func(cfg *pgxpool.Config) { cfg.ConnConfig.DefaultQueryExecMode = mode }, opts...)
 	// The pool connects lazily: connect now, to tell a refused startup
 	// parameter from a failing query.
 	if err := rt.Pool().Ping(ctx); err != nil {

@@ -35,13 +35,22 @@ var execModes = []pgx.QueryExecMode{
 // open returns a runtime on a pool of conns connections in the given mode.
 func open(t *testing.T, conns int32, mode pgx.QueryExecMode) *runtime.DB {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
+	return openURL(t, pgtest.URL(t), conns, func(cfg *pgxpool.Config) { cfg.ConnConfig.DefaultQueryExecMode = mode })
+}
+
+// openURL returns a runtime with the kitchensink migrations on a pool of
+// conns connections to url, its config adjusted by tune.
+func openURL(t *testing.T, url string, conns int32, tune func(*pgxpool.Config), opts ...runtime.Option) *runtime.DB {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = conns
-	cfg.ConnConfig.DefaultQueryExecMode = mode
-	rt, err := runtime.OpenConfig(context.Background(), cfg, runtime.WithMigrations(db.Migrations()))
+	if tune != nil {
+		tune(cfg)
+	}
+	rt, err := runtime.OpenConfig(context.Background(), cfg, append([]runtime.Option{runtime.WithMigrations(db.Migrations())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
