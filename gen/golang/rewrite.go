@@ -186,19 +186,17 @@ func forEachQueryConst(f *ast.File, fn func(lit *ast.BasicLit, sql string)) {
 	}
 }
 
-// rewrite changes one sqlc file in place.
-// The changes are made to the AST and also recorded as edits of the source
-// text: sqlc's output is gofmt'd already and the edits keep it so, which
-// spares re-printing whole files (the larger part of tenantgen's own time on
-// big inputs).
+// rewrite records, as edits of the source text (see apply), what one sqlc
+// file needs: receivers by scope, qualified SQL, the tenant schema of COPY.
+// sqlc's output is gofmt'd already and the edits keep it so, which spares
+// re-printing whole files (the larger part of tenantgen's own time on big
+// inputs).
 func (r *rewriter) rewrite(name string, f *ast.File) error {
 	r.edits = r.edits[:0]
 	forEachQueryConst(f, func(lit *ast.BasicLit, sql string) {
 		m := queryHeaderRe.FindStringSubmatch(sql)
 		if q := r.queries[m[1]]; q != nil && q.Info.Qualified != sql {
-			pos, end := lit.Pos(), lit.End() // End depends on Value
-			lit.Value = quote(q.Info.Qualified)
-			r.edits = append(r.edits, edit{pos, end, lit.Value})
+			r.edits = append(r.edits, edit{lit.Pos(), lit.End(), quote(q.Info.Qualified)})
 		}
 	})
 	for _, decl := range f.Decls {
@@ -218,15 +216,14 @@ func (r *rewriter) rewrite(name string, f *ast.File) error {
 		if q == nil {
 			return fmt.Errorf("%s: sqlc method %s matches no query", name, fd.Name.Name)
 		}
-		pos, end := id.Pos(), id.End() // End depends on Name
-		id.Name = sharedType
+		recv := sharedType
 		if q.Scope == migfile.Tenant {
-			id.Name = tenantType
+			recv = tenantType
 			if at := qualifyCopyFrom(fd, r.model); at.IsValid() {
 				r.edits = append(r.edits, edit{at, at, strconv.Quote("$tenant") + ", "})
 			}
 		}
-		r.edits = append(r.edits, edit{pos, end, id.Name})
+		r.edits = append(r.edits, edit{id.Pos(), id.End(), recv})
 	}
 	return nil
 }
@@ -252,8 +249,8 @@ func apply(fset *token.FileSet, src []byte, edits []edit) []byte {
 	return out
 }
 
-// qualifyCopyFrom puts the placeholder schema in front of a tenant table
-// that COPY writes to: q.db.CopyFrom(ctx, []string{"t"}, ...).
+// qualifyCopyFrom finds where the placeholder schema goes in front of a
+// tenant table that COPY writes to: q.db.CopyFrom(ctx, []string{"t"}, ...).
 func qualifyCopyFrom(fd *ast.FuncDecl, m *scope.Model) (at token.Pos) {
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
 		lit := copyFromIdent(n)
@@ -267,7 +264,6 @@ func qualifyCopyFrom(fd *ast.FuncDecl, m *scope.Model) (at token.Pos) {
 		table, _ := strconv.Unquote(el.Value)
 		if sc, ok := m.ScopeOf("", table); ok && sc == migfile.Tenant {
 			at = el.Pos()
-			lit.Elts = append([]ast.Expr{&ast.BasicLit{Kind: token.STRING, ValuePos: el.Pos(), Value: strconv.Quote("$tenant")}}, lit.Elts...)
 		}
 		return true
 	})
