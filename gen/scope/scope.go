@@ -232,7 +232,7 @@ func summarise(n *pg_query.Node) summary {
 		if st.Objtype == pg_query.ObjectType_OBJECT_MATVIEW {
 			kind = "materialized view"
 		}
-		s.verb = "CREATE " + upper(kind) + " " + st.Into.Rel.Relname
+		s.verb = "CREATE " + strings.ToUpper(kind) + " " + st.Into.Rel.Relname
 		s.defines = append(s.defines, rangeVarRef(st.Into.Rel, kind))
 		skip = st.Into.Rel
 	case n.GetViewStmt() != nil:
@@ -281,7 +281,7 @@ func summarise(n *pg_query.Node) summary {
 			kind = "procedure"
 		}
 		r, _ := nameRef(nsFunc, st.Funcname, -1, kind)
-		s.verb = "CREATE " + upper(kind) + " " + r.display()
+		s.verb = "CREATE " + strings.ToUpper(kind) + " " + r.display()
 		s.defines = append(s.defines, r)
 	case n.GetCreateTrigStmt() != nil:
 		st := n.GetCreateTrigStmt()
@@ -431,8 +431,6 @@ func summarise(n *pg_query.Node) summary {
 	s.deps = collectRefs(n, skipMsg)
 	return s
 }
-
-func upper(s string) string { return strings.ToUpper(s) }
 
 // ownedSequence returns the sequence PostgreSQL creates for a serial or
 // identity column: <table>_<column>_seq, in the table's schema.
