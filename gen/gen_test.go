@@ -234,3 +234,20 @@ func TestGooseAppliesSets(t *testing.T) {
 		}
 	}
 }
+
+// TestNeverOverwritesForeignFiles: a file tenantgen would write, but did not
+// write itself, stops the run; nothing is replaced.
+func TestNeverOverwritesForeignFiles(t *testing.T) {
+	dir := copyProject(t, "testdata/golden")
+	mine := filepath.Join(dir, "out", "db.go")
+	if err := os.WriteFile(mine, []byte("package out\n\n// hand-written\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := generate(t, dir)
+	if _, err := out.Write(); err == nil || !strings.Contains(err.Error(), "was not written by tenantgen") {
+		t.Fatalf("Write: %v", err)
+	}
+	if data, _ := os.ReadFile(mine); string(data) != "package out\n\n// hand-written\n" {
+		t.Fatal("a hand-written file was overwritten")
+	}
+}

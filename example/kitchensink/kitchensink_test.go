@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"sort"
 	"testing"
 
@@ -291,5 +292,34 @@ func TestTransactions(t *testing.T) {
 	sort.Strings(names)
 	if len(names) != 1 || names[0] != "kept" {
 		t.Fatalf("potter via context: %v", names)
+	}
+}
+
+// TestScopeIsInTheTypes checks the promise that scope is a compile-time
+// fact: shared queries are methods of SharedQueries only, tenant queries of
+// TenantQueries only, so calling one on the wrong handle does not compile.
+func TestScopeIsInTheTypes(t *testing.T) {
+	methods := func(v any) map[string]bool {
+		m := map[string]bool{}
+		typ := reflect.TypeOf(v)
+		for i := 0; i < typ.NumMethod(); i++ {
+			m[typ.Method(i).Name] = true
+		}
+		return m
+	}
+	shared, tenant := methods(&db.SharedQueries{}), methods(&db.TenantQueries{})
+	want := map[string]bool{"CreatePlan": true, "GetPlanByName": true, "ListPlans": true, "WithTx": true}
+	if !reflect.DeepEqual(shared, want) {
+		t.Fatalf("SharedQueries has %v, want %v", shared, want)
+	}
+	for _, name := range []string{"CreateItem", "GetItem", "ListItems", "CopyItems", "CreateItemsBatch", "CountItems", "ListPlansInTenant", "Tenant"} {
+		if !tenant[name] {
+			t.Errorf("TenantQueries lacks %s", name)
+		}
+	}
+	for name := range want {
+		if name != "WithTx" && tenant[name] {
+			t.Errorf("shared query %s is also a tenant query", name)
+		}
 	}
 }
