@@ -2,19 +2,12 @@ package runtime
 
 import (
 	"context"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantgen/tenantgen/runtime/contract"
 )
-
-// SchemaPlaceholder stands for the tenant schema in generated SQL: the
-// generator qualifies every tenant object with it, and a tenant-bound DBTX
-// replaces it with the tenant's quoted schema name. No valid tenant name can
-// equal it.
-const SchemaPlaceholder = `"$tenant"`
-
-const placeholderName = "$tenant"
 
 // DBTX is what generated queries run on: *pgxpool.Pool, *pgx.Conn and pgx.Tx
 // all satisfy it.
@@ -40,7 +33,7 @@ func bindTenant(db DBTX, t Tenant) *tenantDBTX {
 }
 
 func (c *tenantDBTX) sql(s string) string {
-	return strings.ReplaceAll(s, SchemaPlaceholder, c.tenant.ident)
+	return contract.Bind(s, c.tenant.ident)
 }
 
 func (c *tenantDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -56,7 +49,7 @@ func (c *tenantDBTX) QueryRow(ctx context.Context, sql string, args ...any) pgx.
 }
 
 func (c *tenantDBTX) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
-	if len(table) == 2 && table[0] == placeholderName {
+	if len(table) == 2 && table[0] == contract.SchemaName {
 		table = pgx.Identifier{c.tenant.name, table[1]}
 	}
 	return c.db.CopyFrom(ctx, table, columns, src)

@@ -17,6 +17,7 @@ import (
 	"github.com/tenantgen/tenantgen/gen/diag"
 	"github.com/tenantgen/tenantgen/gen/migfile"
 	"github.com/tenantgen/tenantgen/gen/scope"
+	"github.com/tenantgen/tenantgen/runtime/contract"
 )
 
 // Receiver types of the generated package, one per scope.
@@ -220,7 +221,7 @@ func (r *rewriter) rewrite(name string, f *ast.File) error {
 		if q.Scope == migfile.Tenant {
 			recv = tenantType
 			if at := qualifyCopyFrom(fd, r.model); at.IsValid() {
-				r.edits = append(r.edits, edit{at, at, strconv.Quote("$tenant") + ", "})
+				r.edits = append(r.edits, edit{at, at, strconv.Quote(contract.SchemaName) + ", "})
 			}
 		}
 		r.edits = append(r.edits, edit{id.Pos(), id.End(), recv})

@@ -10,12 +10,13 @@ import (
 
 	"github.com/tenantgen/tenantgen/gen/migfile"
 	"github.com/tenantgen/tenantgen/gen/scope"
+	"github.com/tenantgen/tenantgen/runtime/contract"
 )
 
 // Dirs are the set directories, relative to the generated package.
 const (
-	SharedDir = "migrations/shared"
-	TenantDir = "migrations/tenant"
+	SharedDir = contract.SharedDir
+	TenantDir = contract.TenantDir
 )
 
 // File is one generated migration file.

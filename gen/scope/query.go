@@ -9,12 +9,13 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/tenantgen/tenantgen/gen/migfile"
+	"github.com/tenantgen/tenantgen/runtime/contract"
 )
 
-// Placeholder stands for the tenant schema in generated SQL. The runtime
-// replaces it with the quoted schema of the tenant a query is bound to. It is
-// a quoted identifier no valid tenant name can equal.
-const Placeholder = `"$tenant"`
+// Placeholder stands for the tenant schema in generated SQL (see package
+// contract): the runtime replaces it with the quoted schema of the tenant a
+// query is bound to.
+const Placeholder = contract.Placeholder
 
 // Query is what the analysis of one query found.
 type Query struct {
