@@ -96,7 +96,7 @@ func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pg
 			return rows, err
 		}
 	}
-	return &retryRows{Rows: rows, conn: conn, rerun: func() (pgx.Rows, error) { return conn.Query(ctx, sql, args...) }}, nil
+	return &retryRows{Rows: rows, conn: conn, ctx: ctx, sql: sql, args: args}, nil
 }
 
 func (c *poolTenantDBTX) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
@@ -132,7 +132,9 @@ func (r *retryRow) Scan(dest ...any) error {
 type retryRows struct {
 	pgx.Rows
 	conn    *pgxpool.Conn
-	rerun   func() (pgx.Rows, error)
+	ctx     context.Context
+	sql     string // bound
+	args    []any
 	started bool
 }
 
@@ -148,7 +150,7 @@ func (r *retryRows) Next() bool {
 	if first && staleStatement(r.Rows.Err()) {
 		r.Rows.Close() // makes pgx forget the statement on this connection
 		if r.conn.Conn().PgConn().TxStatus() == 'I' {
-			r.Rows, _ = r.rerun() // pgx returns closed rows carrying the error on failure
+			r.Rows, _ = r.conn.Query(r.ctx, r.sql, r.args...) // on failure: closed rows carrying the error
 			if r.Rows.Next() {
 				return true
 			}
