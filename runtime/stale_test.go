@@ -2,8 +2,12 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
+	goruntime "runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -229,5 +233,86 @@ func TestRecreateResetsAPoolItDidNotConfigure(t *testing.T) {
 	}
 	if n := sc.n.Load(); n != 0 {
 		t.Fatalf("%d stale statements ran: the pool was not reset", n)
+	}
+}
+
+// TestRecreateUnderLoad: goroutines query a tenant through two runtimes
+// while one of them drops and recreates it again and again. Between a drop
+// and the following create, queries fail honestly (the schema is gone); no
+// caller ever sees a stale statement's error.
+func TestRecreateUnderLoad(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	tn := runtime.MustTenant("phoenix")
+	const cycles, workers = 6, 3
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheDescribe} {
+		t.Run(mode.String(), func(t *testing.T) {
+			a, aStale := openCounted(t, url, mode)
+			b, bStale := openCounted(t, url, mode)
+			if _, err := a.MigrateShared(ctx); err != nil {
+				t.Fatal(err)
+			}
+			_ = a.DropTenant(ctx, tn, tn.Name())
+			if err := a.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			var calls, ok, gap, stale atomic.Int64
+			done := make(chan struct{})
+			var wg sync.WaitGroup
+			for _, rt := range []*runtime.DB{a, b} {
+				for w := 0; w < workers; w++ {
+					wg.Add(1)
+					go func(q *db.DB, w int) {
+						defer wg.Done()
+						for i := w; ; i++ {
+							select {
+							case <-done:
+								return
+							default:
+							}
+							sq := staleQueries[i%len(staleQueries)]
+							err := sq.run(ctx, q.Tenant(tn), tn)
+							calls.Add(1)
+							switch c := sqlState(err); {
+							case err == nil, errors.Is(err, pgx.ErrNoRows):
+							case c == "XX000" || c == "0A000":
+								stale.Add(1)
+								t.Errorf("%s: caller saw %v", sq.name, err)
+							default:
+								// The tenant is between a drop and a create (42P01,
+								// 42883), or the drop's locks deadlocked with
+								// this query (40P01).
+								gap.Add(1)
+								time.Sleep(time.Millisecond)
+								continue
+							}
+							ok.Add(1)
+						}
+					}(db.New(rt), w)
+				}
+			}
+			for i := 0; i < cycles; i++ {
+				// DROP SCHEMA ... CASCADE can deadlock with the queries'
+				// locks (40P01): the drop is then tried again.
+				err := a.DropTenant(ctx, tn, tn.Name())
+				for tries := 0; sqlState(err) == "40P01" && tries < 10; tries++ {
+					err = a.DropTenant(ctx, tn, tn.Name())
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := a.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				// Let the workers run their queries on this incarnation.
+				for n := ok.Load(); ok.Load() < n+int64(4*workers*len(staleQueries)); {
+					goruntime.Gosched()
+				}
+			}
+			close(done)
+			wg.Wait()
+			t.Logf("%d recreations, %d calls: %d failed between a drop and a create or deadlocked with the drop, %d stale statements retried (recreating runtime %d, other %d), %d seen by callers",
+				cycles, calls.Load(), gap.Load(), aStale.n.Load()+bStale.n.Load(), aStale.n.Load(), bStale.n.Load(), stale.Load())
+		})
 	}
 }
