@@ -221,3 +221,43 @@ func backendPID(t *testing.T, rt *runtime.DB) int {
 	}
 	return pid
 }
+
+// TestTenantTypeArraysThroughPgBouncer runs the same queries through
+// PgBouncer in transaction mode, in the exec modes WithTransactionPooler
+// allows: two of them (exec, simple protocol) never learn a parameter's OID.
+func TestTenantTypeArraysThroughPgBouncer(t *testing.T) {
+	bouncer, _ := pgbouncerURL(t)
+	ctx := context.Background()
+	if _, err := open(t, 1, pgx.QueryExecModeCacheStatement).MigrateShared(ctx); err != nil { // the registry
+		t.Fatal(err)
+	}
+	direct := openTypes(t, pgtest.URL(t), pgx.QueryExecModeCacheStatement, nil)
+	tn := runtime.MustTenant("types_via_bouncer")
+	_ = direct.DropTenant(ctx, tn, tn.Name())
+	if err := direct.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The package database's other tests expect kitchensink tenants only.
+	defer func() { _ = direct.DropTenant(ctx, tn, tn.Name()) }()
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeSimpleProtocol} {
+		t.Run(mode.String(), func(t *testing.T) {
+			cfg, err := pgxpool.ParseConfig(bouncer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.MaxConns = 2
+			cfg.ConnConfig.DefaultQueryExecMode = mode
+			rt, err := runtime.OpenConfig(ctx, cfg, runtime.WithTransactionPooler(), lcQuiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rt.Close()
+			q := tdb.New(rt).Tenant(tn)
+			for _, qu := range typeQueries(tn) {
+				if err := qu.run(ctx, q); err != nil {
+					t.Fatalf("%s: %v", qu.name, err)
+				}
+			}
+		})
+	}
+}
