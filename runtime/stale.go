@@ -99,31 +99,36 @@ func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pg
 	return &retryRows{Rows: rows, conn: conn, ctx: ctx, sql: sql, args: args}, nil
 }
 
+// QueryRow sends the query at once, as pgx does, and reads it on Scan,
+// through retryRows.
 func (c *poolTenantDBTX) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return &retryRow{db: c, ctx: ctx, sql: sql, args: args}
+	rows, err := c.Query(ctx, sql, args...)
+	return &retryRow{rows: rows, err: err}
 }
 
-// retryRow defers the query to Scan, like pgx's rows, so that a stale
-// statement's error (which arrives there) can be retried.
+// retryRow is the first row of a query's retryRows, read as pgx reads a
+// Row: ErrNoRows when there is none, the rest discarded.
 type retryRow struct {
-	db   *poolTenantDBTX
-	ctx  context.Context
-	sql  string
-	args []any
+	rows pgx.Rows
+	err  error
 }
 
 func (r *retryRow) Scan(dest ...any) error {
-	conn, err := r.db.pool.Acquire(r.ctx)
-	if err != nil {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
 		return err
 	}
-	defer conn.Release()
-	sql := r.db.sql(r.sql)
-	err = conn.QueryRow(r.ctx, sql, r.args...).Scan(dest...)
-	if err != nil && retryable(conn, err) {
-		err = conn.QueryRow(r.ctx, sql, r.args...).Scan(dest...)
-	}
-	return err
+	r.rows.Close()
+	return r.rows.Err()
 }
 
 // retryRows is a query's rows that, when the first Next fails on a stale
