@@ -118,10 +118,10 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*DB, 
 		if err := checkPoolerMode(cfg.ConnConfig.DefaultQueryExecMode); err != nil {
 			return nil, err
 		}
+		withTypeFallbacks(cfg)
 	} else {
 		ConfigurePool(cfg)
 	}
-	withTypeFallbacks(cfg)
 	db.hookStale(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -316,3 +316,28 @@ func TestRecreateUnderLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenConfigKeepsCallersHooks: the runtime's connection hooks run
+// before the caller's, which still run (BeforeAcquire too, which pgxpool
+// would ignore once PrepareConn is set).
+func TestOpenConfigKeepsCallersHooks(t *testing.T) {
+	for _, prepare := range []bool{false, true} {
+		var connects, acquires atomic.Int64
+		rt := openURL(t, pgtest.URL(t), 1, func(cfg *pgxpool.Config) {
+			cfg.AfterConnect = func(context.Context, *pgx.Conn) error { connects.Add(1); return nil }
+			if prepare {
+				cfg.PrepareConn = func(context.Context, *pgx.Conn) (bool, error) { acquires.Add(1); return true, nil }
+			} else {
+				cfg.BeforeAcquire = func(context.Context, *pgx.Conn) bool { acquires.Add(1); return true }
+			}
+		}, lcQuiet)
+		for i := 0; i < 3; i++ {
+			if err := rt.Pool().Ping(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if connects.Load() != 1 || acquires.Load() != 3 {
+			t.Fatalf("PrepareConn set: %v: AfterConnect ran %d times (want 1), the acquire hook %d (want 3)", prepare, connects.Load(), acquires.Load())
+		}
+	}
+}
