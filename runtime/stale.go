@@ -242,7 +242,9 @@ func (db *DB) noteBound(t Tenant) {
 
 // tenantRecreated is called after this runtime dropped t or created it
 // (perhaps again, after another process dropped it): the pool's statements
-// for t's SQL, if any, name objects that are gone.
+// for t's SQL, if any, name objects that are gone. A listener for registry
+// changes made by other processes would call it too; until one exists, the
+// retry covers them.
 func (db *DB) tenantRecreated(t Tenant) {
 	db.boundMu.RLock()
 	_, ok := db.bound[t.name]
