@@ -34,6 +34,7 @@ var projects = []string{
 	"testdata/golden",
 	"../example/kitchensink",
 	"../example/polls",
+	"../example/types",
 }
 
 func generate(t *testing.T, dir string) *gen.Output {

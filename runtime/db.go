@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -30,6 +31,16 @@ type DB struct {
 
 	mu       sync.Mutex
 	onChange []func()
+
+	// stale counts the times this runtime made its pool's cached
+	// statements stale (stale.go); hooked says that the pool's connections
+	// catch up with it when acquired, so that it need not be reset.
+	stale  atomic.Uint64
+	hooked bool
+	// bound holds the names of the tenants this runtime has bound
+	// queries to: only their recreation can leave stale statements.
+	boundMu sync.RWMutex
+	bound   map[string]struct{}
 }
 
 // Option configures a DB.
@@ -68,12 +79,26 @@ func checkPoolerMode(m pgx.QueryExecMode) error {
 
 // ConfigurePool prepares a pool config for tenantgen: every connection starts
 // with search_path public, so an unqualified name can only ever mean a shared
-// object.
+// object, and can send and read arrays of tenant-scoped types (types.go).
 func ConfigurePool(cfg *pgxpool.Config) {
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = "public"
+	withTypeFallbacks(cfg)
+}
+
+// withTypeFallbacks makes every new connection of cfg's pool handle arrays
+// of tenant-scoped types, before any other AfterConnect hook runs.
+func withTypeFallbacks(cfg *pgxpool.Config) {
+	next := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		installTypeFallbacks(c.TypeMap())
+		if next != nil {
+			return next(ctx, c)
+		}
+		return nil
+	}
 }
 
 // Open connects a new pool to url (see pgxpool.ParseConfig) and returns a DB
@@ -93,9 +118,11 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*DB, 
 		if err := checkPoolerMode(cfg.ConnConfig.DefaultQueryExecMode); err != nil {
 			return nil, err
 		}
+		withTypeFallbacks(cfg)
 	} else {
 		ConfigurePool(cfg)
 	}
+	db.hookStale(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tenantgen: connecting: %w", err)
@@ -133,7 +160,13 @@ func (db *DB) Close() {
 func (db *DB) Shared() DBTX { return db.pool }
 
 // Tenant returns a DBTX bound to t.
-func (db *DB) Tenant(t Tenant) DBTX { return BindTenant(db.pool, t) }
+func (db *DB) Tenant(t Tenant) DBTX {
+	if t.IsZero() {
+		return errDBTX{errZeroTenant}
+	}
+	db.noteBound(t)
+	return bindPool(db.pool, t)
+}
 
 // SharedTx runs fn in a transaction on the shared scope. The transaction
 // commits when fn returns nil and rolls back otherwise, also when fn panics
@@ -147,7 +180,8 @@ func (db *DB) TenantTx(ctx context.Context, t Tenant, fn func(DBTX) error) error
 	if t.IsZero() {
 		return errZeroTenant
 	}
-	return db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(bindTenant(tx, t)) })
+	db.noteBound(t)
+	return db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(BindTenant(tx, t)) })
 }
 
 func (db *DB) inTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) (err error) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantgen/tenantgen/runtime/contract"
 )
@@ -70,10 +71,26 @@ func (c *tenantDBTX) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResul
 }
 
 // BindTenant returns db (a pool, connection or transaction) bound to t, for
-// generated queries to run on.
+// generated queries to run on. On a *pgxpool.Pool, a query whose cached
+// statement went stale (see stale.go) is retried once; on a connection or
+// transaction its error is returned. Arrays of tenant-scoped types work on
+// connections of pools made by Open, OpenConfig or configured with
+// ConfigurePool, and on any connection or transaction passed here.
 func BindTenant(db DBTX, t Tenant) DBTX {
 	if t.IsZero() {
 		return errDBTX{errZeroTenant}
 	}
+	switch c := db.(type) {
+	case *pgxpool.Pool:
+		return bindPool(c, t)
+	case pgx.Tx:
+		installTypeFallbacks(c.Conn().TypeMap())
+	case *pgx.Conn:
+		installTypeFallbacks(c.TypeMap())
+	}
 	return bindTenant(db, t)
+}
+
+func bindPool(p *pgxpool.Pool, t Tenant) *poolTenantDBTX {
+	return &poolTenantDBTX{pool: p, tenantDBTX: tenantDBTX{db: p, tenant: t}}
 }

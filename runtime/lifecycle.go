@@ -146,6 +146,7 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 		return fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
 	unlock() // before the callbacks, which may want a connection
+	db.tenantRecreated(t)
 	db.registryChanged()
 	db.logger.InfoContext(ctx, "tenantgen: tenant created", "tenant", t.name)
 	return nil
@@ -230,6 +231,7 @@ func (db *DB) DropTenant(ctx context.Context, t Tenant, confirm string) error {
 		return fmt.Errorf("dropping tenant %s: %w", t.name, err)
 	}
 	unlock()
+	db.tenantRecreated(t)
 	db.registryChanged()
 	db.logger.InfoContext(ctx, "tenantgen: tenant dropped", "tenant", t.name)
 	return nil

@@ -1,0 +1,262 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// A tenant dropped and recreated under the same name gets new OIDs for all
+// its objects, while the statements pgx has prepared (QueryExecModeCacheStatement)
+// or described (QueryExecModeCacheDescribe) for its SQL still name the old
+// ones. The first call of each such statement on each connection fails:
+// XX000 "cache lookup failed for type N" when a parameter had a tenant
+// type, 0A000 "cached plan must not change result type" when a result
+// column did. pgx then forgets that statement on that connection, so the
+// second call works.
+//
+// The runtime keeps callers from seeing it twice over:
+//   - what it knows is stale it resets: DropTenant, and CreateTenant of a
+//     name this runtime has run queries for, mark every connection of the
+//     pool stale; each forgets its prepared statements and descriptions
+//     (DEALLOCATE ALL, once) the next time it is acquired;
+//   - what it cannot know (another process dropped and recreated the
+//     tenant, a migration changed a result type) it retries: a tenant query
+//     on the pool that fails with one of those two errors before returning
+//     a row is run again, once, on the same connection (where pgx has just
+//     forgotten the statement). Both errors are raised before the statement
+//     executes, and outside a transaction a failed statement commits
+//     nothing, so the retry cannot apply anything twice. Inside TenantTx the
+//     error is returned: the transaction is already aborted, and only the
+//     caller can run it again.
+
+// staleStatement reports whether err says a cached statement or description
+// no longer matches the schema.
+func staleStatement(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "0A000":
+		return strings.Contains(pe.Message, "cached plan must not change result type")
+	case "XX000":
+		return strings.HasPrefix(pe.Message, "cache lookup failed for")
+	}
+	return false
+}
+
+// retryable reports whether a statement that failed with err on c may run
+// again: its error is a stale statement's and c is not in a transaction.
+func retryable(c *pgxpool.Conn, err error) bool {
+	return staleStatement(err) && c.Conn().PgConn().TxStatus() == 'I'
+}
+
+// poolTenantDBTX runs tenant queries on a pool, each on a connection it
+// holds for the query, so that a stale statement can be retried where pgx
+// forgot it.
+type poolTenantDBTX struct {
+	pool *pgxpool.Pool
+	tenantDBTX
+}
+
+func (c *poolTenantDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	conn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer conn.Release()
+	sql = c.sql(sql)
+	tag, err := conn.Exec(ctx, sql, args...)
+	if err != nil && retryable(conn, err) {
+		tag, err = conn.Exec(ctx, sql, args...)
+	}
+	return tag, err
+}
+
+func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	conn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sql = c.sql(sql)
+	rows, err := conn.Query(ctx, sql, args...)
+	if err != nil {
+		// Failed before reaching the server (encoding) or at once: pgx
+		// closed the rows.
+		if retryable(conn, err) {
+			rows, err = conn.Query(ctx, sql, args...)
+		}
+		if err != nil {
+			conn.Release()
+			return rows, err
+		}
+	}
+	return &retryRows{Rows: rows, conn: conn, ctx: ctx, sql: sql, args: args}, nil
+}
+
+// QueryRow sends the query at once, as pgx does, and reads it on Scan,
+// through retryRows.
+func (c *poolTenantDBTX) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := c.Query(ctx, sql, args...)
+	return &retryRow{rows: rows, err: err}
+}
+
+// retryRow is the first row of a query's retryRows, read as pgx reads a
+// Row: ErrNoRows when there is none, the rest discarded.
+type retryRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r *retryRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
+
+// retryRows is a query's rows that, when the first Next fails on a stale
+// statement, runs the query again once on the same connection; it gives
+// the connection back to the pool when closed or exhausted.
+type retryRows struct {
+	pgx.Rows
+	conn    *pgxpool.Conn
+	ctx     context.Context
+	sql     string // bound
+	args    []any
+	started bool
+}
+
+func (r *retryRows) Next() bool {
+	if r.conn == nil {
+		return false
+	}
+	first := !r.started
+	r.started = true
+	if r.Rows.Next() {
+		return true
+	}
+	if first && staleStatement(r.Rows.Err()) {
+		r.Rows.Close() // makes pgx forget the statement on this connection
+		if r.conn.Conn().PgConn().TxStatus() == 'I' {
+			r.Rows, _ = r.conn.Query(r.ctx, r.sql, r.args...) // on failure: closed rows carrying the error
+			if r.Rows.Next() {
+				return true
+			}
+		}
+	}
+	r.Close()
+	return false
+}
+
+func (r *retryRows) Close() {
+	r.Rows.Close()
+	if r.conn != nil {
+		r.conn.Release()
+		r.conn = nil
+	}
+}
+
+// staleKey is where a connection's CustomData records the value of
+// DB.stale it has caught up with.
+const staleKey = "tenantgen.stale"
+
+// hookStale makes the connections of cfg's pool forget their cached
+// statements when acquired after the runtime marked them stale; the hooks
+// cfg already has run after it.
+func (db *DB) hookStale(cfg *pgxpool.Config) {
+	db.hooked = true
+	connect := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		c.PgConn().CustomData()[staleKey] = db.stale.Load() // nothing cached yet
+		if connect != nil {
+			return connect(ctx, c)
+		}
+		return nil
+	}
+	prepare := cfg.PrepareConn
+	if prepare == nil && cfg.BeforeAcquire != nil {
+		// pgxpool ignores BeforeAcquire once PrepareConn is set.
+		before := cfg.BeforeAcquire
+		prepare = func(ctx context.Context, c *pgx.Conn) (bool, error) { return before(ctx, c), nil }
+	}
+	cfg.PrepareConn = func(ctx context.Context, c *pgx.Conn) (bool, error) {
+		if !db.catchUp(ctx, c) {
+			return false, nil // pgxpool destroys it and acquires another
+		}
+		if prepare != nil {
+			return prepare(ctx, c)
+		}
+		return true, nil
+	}
+}
+
+// catchUp makes c forget its prepared statements and descriptions if the
+// runtime marked them stale since c last did; the steady state costs a map
+// lookup and no round trip. It reports whether c is fit for use.
+func (db *DB) catchUp(ctx context.Context, c *pgx.Conn) bool {
+	gen := db.stale.Load()
+	cd := c.PgConn().CustomData()
+	if seen, ok := cd[staleKey].(uint64); ok && seen == gen {
+		return true
+	}
+	// pgx can forget a connection's statements only all at once.
+	if err := c.DeallocateAll(ctx); err != nil {
+		return false
+	}
+	cd[staleKey] = gen
+	return true
+}
+
+// noteBound records that queries were bound to t.
+func (db *DB) noteBound(t Tenant) {
+	db.boundMu.RLock()
+	_, ok := db.bound[t.name]
+	db.boundMu.RUnlock()
+	if ok {
+		return
+	}
+	db.boundMu.Lock()
+	if db.bound == nil {
+		db.bound = map[string]struct{}{}
+	}
+	db.bound[t.name] = struct{}{}
+	db.boundMu.Unlock()
+}
+
+// tenantRecreated is called after this runtime dropped t or created it
+// (perhaps again, after another process dropped it): the pool's statements
+// for t's SQL, if any, name objects that are gone. A listener for registry
+// changes made by other processes would call it too; until one exists, the
+// retry covers them.
+func (db *DB) tenantRecreated(t Tenant) {
+	db.boundMu.RLock()
+	_, ok := db.bound[t.name]
+	db.boundMu.RUnlock()
+	if !ok {
+		return // a name this runtime never ran queries for: nothing cached
+	}
+	if db.hooked {
+		db.stale.Add(1)
+		return
+	}
+	// A pool this runtime did not configure has no hook to catch up in:
+	// its connections are replaced instead (in-use ones when released).
+	db.pool.Reset()
+}
