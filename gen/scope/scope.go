@@ -140,7 +140,8 @@ func (a *analyser) pos(f *migfile.File, r ref, st *migfile.Statement) diag.Pos {
 
 func (a *analyser) statement(f *migfile.File, st *migfile.Statement) {
 	sum := summarise(st.Node)
-	sum.deps = append(sum.deps, a.bodyRefs(f, st)...)
+	b := a.body(f, st)
+	sum.deps = append(sum.deps, b.refs...)
 	what := sum.verb
 
 	// public.x always means a shared object: a tenant one named so is a
@@ -173,7 +174,7 @@ func (a *analyser) statement(f *migfile.File, st *migfile.Statement) {
 				what, o.Kind, o.Name, r.what)
 		}
 	}
-	a.checkRunTime(f, st, sum, sc)
+	a.checkRunTime(f, st, sum, b, sc)
 }
 
 // decide finds a statement's scope: from what it acts on, else from its
@@ -530,6 +531,8 @@ func summarise(n *pg_query.Node) summary {
 		s.verb = "CREATE RULE " + st.Rulename
 		s.targets = append(s.targets, rangeVarRef(st.Relation, "table"))
 		skip = st.Relation
+	case n.GetDoStmt() != nil:
+		s.verb = "DO block"
 	case n.GetCreateExtensionStmt() != nil:
 		s.verb = "CREATE EXTENSION " + n.GetCreateExtensionStmt().Extname
 		s.sharedOnly = true
