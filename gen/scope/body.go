@@ -21,8 +21,11 @@ import (
 // with its SQL parser) and its names are checked like the statement's.
 type body struct {
 	refs    []ref      // every relation, type and function it names, at file offsets
+	decl    []ref      // those of them in variable declarations, resolved before the body runs
 	control []diag.Pos // its COMMIT and ROLLBACK statements
 	dynamic bool       // it runs dynamic SQL (EXECUTE), which cannot be checked
+	text    string     // the body
+	lit     literal    // where it is
 }
 
 // stringBody returns the language and text of a statement's string body,
@@ -88,6 +91,7 @@ func (a *analyser) body(f *migfile.File, st *migfile.Statement) body {
 	for i := range b.refs {
 		b.refs[i].what += " in the body"
 	}
+	b.text, b.lit = text, lit
 	return b
 }
 
@@ -158,7 +162,7 @@ func (b *body) readPlpgsql(n *pg_query.Node, stmt, text string, lit literal, src
 		return fmt.Errorf("reading the plpgsql parse tree: %w", err)
 	}
 	w := &plWalker{b: b, text: text, lit: lit, src: src}
-	w.walk(tree, 1)
+	w.walk(tree, 1, "")
 	return w.err
 }
 
@@ -180,22 +184,30 @@ type plWalker struct {
 	err  error
 }
 
-// walk visits v; line is the body line of the innermost statement around it.
-func (w *plWalker) walk(v any, line int) {
+// walk visits v; line is the body line of the innermost statement around
+// it, in says whether it is part of a variable declaration ("datums") or of
+// a variable's default value ("default").
+func (w *plWalker) walk(v any, line int, in string) {
 	switch v := v.(type) {
 	case []any:
 		for _, e := range v {
-			w.walk(e, line)
+			w.walk(e, line, in)
 		}
 	case map[string]any:
 		if l, ok := v["lineno"].(float64); ok && l > 0 {
 			line = int(l)
 		}
 		for _, k := range slices.Sorted(maps.Keys(v)) {
-			e := v[k]
+			e, inner := v[k], in
 			switch k {
+			case "datums":
+				inner = "datums"
+			case "default_val":
+				if in == "datums" {
+					inner = "default"
+				}
 			case "PLpgSQL_expr":
-				w.expr(e, line)
+				w.expr(e, line, in == "default")
 				continue
 			case "PLpgSQL_type":
 				w.typ(e, line)
@@ -212,7 +224,7 @@ func (w *plWalker) walk(v any, line int) {
 			case "dynquery":
 				w.b.dynamic = true
 			}
-			w.walk(e, line)
+			w.walk(e, line, inner)
 		}
 	}
 }
@@ -224,7 +236,7 @@ const (
 )
 
 // expr reads one SQL expression or statement of the body.
-func (w *plWalker) expr(v any, line int) {
+func (w *plWalker) expr(v any, line int, decl bool) {
 	m, _ := v.(map[string]any)
 	q, _ := m["query"].(string)
 	mode, _ := m["parseMode"].(float64)
@@ -256,7 +268,11 @@ func (w *plWalker) expr(v any, line int) {
 		}
 	}
 	for _, raw := range tree.Stmts {
-		w.b.refs = append(w.b.refs, stmtRefs(raw.Stmt, at)...)
+		refs := stmtRefs(raw.Stmt, at)
+		w.b.refs = append(w.b.refs, refs...)
+		if decl {
+			w.b.decl = append(w.b.decl, refs...)
+		}
 	}
 }
 
@@ -351,6 +367,7 @@ func (w *plWalker) typ(v any, line int) {
 	for _, r := range collectRefs(tree.Stmts[0].Stmt, nil) {
 		r.loc = at
 		w.b.refs = append(w.b.refs, r)
+		w.b.decl = append(w.b.decl, r) // types are resolved when the routine is first called
 	}
 }
 
@@ -380,6 +397,9 @@ func (w *plWalker) lineStart(n int) int {
 // the file, and how offsets in its (unescaped) value map there.
 type literal struct {
 	start int
+	// tokStart and tokEnd delimit the constant, quotes included, in the
+	// statement's text.
+	tokStart, tokEnd int
 	// doubled holds the value offsets at which the source has a doubled
 	// quote (''), for '...' strings.
 	doubled []int
@@ -411,7 +431,7 @@ func findLiteral(stmt, value string) (literal, bool) {
 		if strings.HasPrefix(raw, "$") {
 			tag := raw[:strings.IndexByte(raw[1:], '$')+2]
 			if raw[len(tag):len(raw)-len(tag)] == value {
-				return literal{start: int(t.Start) + len(tag)}, true
+				return literal{start: int(t.Start) + len(tag), tokStart: int(t.Start), tokEnd: int(t.End)}, true
 			}
 			continue
 		}
@@ -423,7 +443,7 @@ func findLiteral(stmt, value string) (literal, bool) {
 		if strings.ReplaceAll(inner, "''", "'") != value && prefix == 1 {
 			continue
 		}
-		lit := literal{start: int(t.Start) + prefix}
+		lit := literal{start: int(t.Start) + prefix, tokStart: int(t.Start), tokEnd: int(t.End)}
 		for i, off := 0, 0; i < len(inner); i++ {
 			if inner[i] == '\'' && i+1 < len(inner) && inner[i+1] == '\'' {
 				lit.doubled = append(lit.doubled, off)

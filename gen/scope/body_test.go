@@ -124,23 +124,28 @@ CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $$ SELEC 1 $$;
 			},
 		},
 		{
-			name: "COMMIT and ROLLBACK where PostgreSQL refuses them",
+			name: "COMMIT and ROLLBACK where PostgreSQL refuses them, or tenantgen cannot bind them",
 			more: `-- +goose Up
 -- tenantgen:tenant
 CREATE PROCEDURE archive() LANGUAGE plpgsql AS $$
+DECLARE
+  r tasks%ROWTYPE;
 BEGIN
   DELETE FROM tasks;
   COMMIT;
 END
 $$;
 CREATE PROCEDURE undo() LANGUAGE plpgsql AS $$ BEGIN ROLLBACK; END $$ SET search_path = pg_catalog;
+CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN COMMIT; RETURN 1; END $$;
 -- tenantgen:shared
 CREATE PROCEDURE tune() LANGUAGE plpgsql SET work_mem = '64MB' AS $$ BEGIN COMMIT; END $$;
 `,
 			errs: []wantDiag{
-				{f2 + ":6:3", "tenant CREATE PROCEDURE archive commits or rolls back: tenant routines with string bodies get SET search_path FROM CURRENT"},
-				{f2 + ":9:54", "CREATE PROCEDURE undo commits or rolls back, but has a SET clause"},
-				{f2 + ":11:76", "CREATE PROCEDURE tune commits or rolls back, but has a SET clause"},
+				{f2 + ":8:3", "tenant CREATE PROCEDURE archive commits or rolls back, so it cannot get SET search_path FROM CURRENT (PostgreSQL refuses COMMIT in a routine with a SET clause, SQLSTATE 2D000), " +
+					"and tenantgen cannot bind it otherwise: its DECLARE section names tenant table tasks"},
+				{f2 + ":11:54", "CREATE PROCEDURE undo commits or rolls back, but has a SET clause"},
+				{f2 + ":12:62", "CREATE FUNCTION f commits or rolls back: only procedures may"},
+				{f2 + ":14:76", "CREATE PROCEDURE tune commits or rolls back, but has a SET clause"},
 			},
 		},
 		{

@@ -22,25 +22,34 @@ func (a *analyser) checkRunTime(f *migfile.File, st *migfile.Statement, sum summ
 	}
 }
 
-// checkTransactionControl rejects routines whose COMMIT or ROLLBACK
-// PostgreSQL would refuse (SQLSTATE 2D000, invalid transaction termination):
-// it does so in any routine with a SET clause, and tenant routines with
-// string bodies get SET search_path FROM CURRENT (see package migrations).
-// Measured on PostgreSQL 15: such a procedure fails at its first COMMIT.
+// checkTransactionControl deals with routines that commit or roll back.
+// PostgreSQL refuses that (SQLSTATE 2D000, invalid transaction termination)
+// in functions and in any routine with a SET clause, which tenant routines
+// with string bodies get (SET search_path FROM CURRENT, see package
+// migrations): tenant procedures are bound another way (see binding.go),
+// the rest is rejected. Measured on PostgreSQL 15: a procedure with SET
+// search_path FROM CURRENT fails at its first COMMIT.
 func (a *analyser) checkTransactionControl(st *migfile.Statement, sum summary, b body, sc Scope) {
 	fn := st.Node.GetCreateFunctionStmt()
 	if fn == nil || len(b.control) == 0 {
 		return
 	}
-	own := hasSetClause(fn)
 	switch {
-	case own:
+	case !fn.IsProcedure:
+		a.diags.Add(b.control[0], "make it a procedure (CREATE PROCEDURE, run with CALL), or end the transaction in the caller",
+			"%s commits or rolls back: only procedures may (PostgreSQL fails a function's COMMIT with SQLSTATE 2D000)", sum.verb)
+	case hasSetClause(fn):
 		a.diags.Add(b.control[0], "remove the SET clause, or the COMMIT/ROLLBACK (end the transaction in the caller instead)",
 			"%s commits or rolls back, but has a SET clause: PostgreSQL refuses transaction control in a routine with one (SQLSTATE 2D000)", sum.verb)
 	case sc == Tenant:
-		a.diags.Add(b.control[0], "remove COMMIT/ROLLBACK and end the transaction in the caller: CALL it once per batch, each call its own transaction (q.TenantTx), or make it shared",
-			"tenant %s commits or rolls back: tenant routines with string bodies get SET search_path FROM CURRENT, which binds their names to the tenant's schema, "+
-				"and PostgreSQL refuses transaction control in a routine with a SET clause (SQLSTATE 2D000)", sum.verb)
+		text, err := a.bindTransactional(st, b)
+		if err != nil {
+			a.diags.Add(b.control[0], "or remove COMMIT/ROLLBACK and end the transaction in the caller (one CALL per transaction)",
+				"tenant %s commits or rolls back, so it cannot get SET search_path FROM CURRENT (PostgreSQL refuses COMMIT in a routine with a SET clause, SQLSTATE 2D000), "+
+					"and tenantgen cannot bind it otherwise: %v", sum.verb, err)
+			return
+		}
+		a.m.Bound[st] = text
 	}
 }
 

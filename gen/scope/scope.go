@@ -50,6 +50,9 @@ type Model struct {
 	Files   []*migfile.File
 	Scopes  map[*migfile.Statement]Scope
 	Objects map[string]*Object // by namespace-qualified key
+	// Bound holds the tenant statements that the tenant migration set runs
+	// as another text: procedures that commit (see binding.go).
+	Bound map[*migfile.Statement]string
 }
 
 // ScopeOf reports the scope of a relation or type name as queries spell it.
@@ -92,7 +95,8 @@ func (m *Model) TenantObjects() []*Object {
 // does to the copy is then forgotten.
 func Analyse(files []*migfile.File, diags *diag.List) *Model {
 	a := &analyser{
-		m:     &Model{Files: files, Scopes: map[*migfile.Statement]Scope{}, Objects: map[string]*Object{}},
+		m: &Model{Files: files, Scopes: map[*migfile.Statement]Scope{}, Objects: map[string]*Object{},
+			Bound: map[*migfile.Statement]string{}},
 		diags: diags,
 		gone:  map[string]dropped{},
 	}
