@@ -21,7 +21,8 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m, "migrations") }
 
 // schema has a tenant procedure that commits between batches (and may roll
-// back), next to an ordinary pinned tenant function.
+// back), next to ordinary pinned tenant functions, one of them the way
+// tenantgen's hint says to default a column to the tenant's name.
 const schema = `-- +goose Up
 -- tenantgen:shared
 CREATE TABLE plans (id int PRIMARY KEY);
@@ -46,7 +47,11 @@ BEGIN
 END
 $$;
 CREATE FUNCTION open_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM tasks WHERE NOT done';
+CREATE FUNCTION tenant_schema() RETURNS text LANGUAGE sql STABLE AS 'SELECT current_schema()';
+CREATE TABLE notes (id int, owner text NOT NULL DEFAULT tenant_schema());
 -- +goose Down
+DROP TABLE notes;
+DROP FUNCTION tenant_schema();
 DROP FUNCTION open_count();
 DROP PROCEDURE archive_done(int);
 DROP TABLE archived;
@@ -79,7 +84,7 @@ func TestTenantProcedureCommits(t *testing.T) {
 		}
 		if strings.HasPrefix(mf.Path, migrations.TenantDir) {
 			text := string(mf.Content)
-			if strings.Count(text, "\nSET search_path FROM CURRENT;") != 1 || !strings.Contains(text, "DO $tenantgen_do$") {
+			if strings.Count(text, "\nSET search_path FROM CURRENT;") != 2 || !strings.Contains(text, "DO $tenantgen_do$") {
 				t.Errorf("tenant set: want open_count pinned and archive_done bound:\n%s", text)
 			}
 		}
@@ -175,5 +180,12 @@ func TestTenantProcedureCommits(t *testing.T) {
 	}
 	if n := count("SELECT count(*) FROM alpha.archived WHERE id = 100"); n != 1 {
 		t.Errorf("the committed batch before ROLLBACK is missing")
+	}
+
+	// The hint for current_schema() in a tenant default works: a tenant
+	// function's pinned path makes it the tenant's name.
+	var owner string
+	if err := conn.QueryRow(ctx, "INSERT INTO alpha.notes (id) VALUES (1) RETURNING owner").Scan(&owner); err != nil || owner != "alpha" {
+		t.Errorf("DEFAULT tenant_schema() gave %q (%v), want alpha", owner, err)
 	}
 }

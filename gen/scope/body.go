@@ -19,11 +19,12 @@ import (
 // runs, so the statement that creates it says nothing about what it reads:
 // the body is parsed here (plpgsql with PostgreSQL's own plpgsql parser, SQL
 // with its SQL parser) and its names are checked like the statement's.
+// Dynamic SQL (EXECUTE of a string) cannot be read this way and is not
+// checked (README says so).
 type body struct {
 	refs    []ref      // every relation, type and function it names, at file offsets
 	decl    []ref      // those of them in variable declarations, resolved before the body runs
 	control []diag.Pos // its COMMIT and ROLLBACK statements
-	dynamic bool       // it runs dynamic SQL (EXECUTE), which cannot be checked
 	text    string     // the body
 	lit     literal    // where it is
 }
@@ -219,10 +220,6 @@ func (w *plWalker) walk(v any, line int, in string) {
 						w.b.control = append(w.b.control, w.src.Pos(w.word(int(l), kw)))
 					}
 				}
-			case "PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors":
-				w.b.dynamic = true
-			case "dynquery":
-				w.b.dynamic = true
 			}
 			w.walk(e, line, inner)
 		}

@@ -1,6 +1,9 @@
 package scope_test
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // String bodies are read like statements: a shared routine or DO block
 // whose body reaches a tenant object is rejected at the body's statement
@@ -173,5 +176,52 @@ CREATE FUNCTION sch() RETURNS text LANGUAGE sql BEGIN ATOMIC SELECT current_sche
 			_, _, diags := analyse(t, map[string]string{f1: base, f2: tt.more})
 			checkDiags(t, diags, tt.errs)
 		})
+	}
+}
+
+// A tenant procedure that commits gets, in the tenant set, a DO block that
+// creates it with the migration's search_path set inside it: at its start
+// and after each COMMIT and ROLLBACK, not after SQL that only mentions
+// COMMIT (ON COMMIT DROP) or inside strings. (The migrations package runs it
+// on PostgreSQL.)
+func TestBoundProcedure(t *testing.T) {
+	m, sts, diags := analyse(t, map[string]string{f1: base, f2: `-- +goose Up
+-- tenantgen:tenant
+CREATE PROCEDURE batches() LANGUAGE plpgsql AS 'BEGIN
+  CREATE TEMP TABLE seen (id int) ON COMMIT DROP;
+  RAISE NOTICE ''COMMIT;'';
+  UPDATE tasks SET title = lower(title);
+  commit;
+  IF true THEN ROLLBACK AND NO CHAIN; END IF;
+END';
+CREATE PROCEDURE plain() LANGUAGE plpgsql AS $$ BEGIN UPDATE tasks SET title = title; END $$;
+`})
+	if len(diags) != 0 {
+		t.Fatal(diags)
+	}
+	var bound []string
+	for _, st := range sts {
+		if text, ok := m.Bound[st]; ok {
+			bound = append(bound, text)
+		}
+	}
+	if len(bound) != 1 {
+		t.Fatalf("%d statements bound, want 1 (batches)", len(bound))
+	}
+	text := bound[0]
+	set := "PERFORM pg_catalog.set_config('search_path', $tenantgen_search_path$, true);"
+	for _, want := range []string{
+		"DO $tenantgen_do$\nBEGIN\n  EXECUTE pg_catalog.replace($tenantgen_ddl$CREATE PROCEDURE batches() LANGUAGE plpgsql AS $tenantgen$BEGIN " + set + "\n",
+		"ON COMMIT DROP;\n  RAISE NOTICE 'COMMIT;';\n",
+		"commit; " + set + "\n",
+		"ROLLBACK AND NO CHAIN; " + set + " END IF;",
+		"'$tenantgen_search_path$', pg_catalog.quote_literal(pg_catalog.current_setting('search_path')));\nEND\n$tenantgen_do$;",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("bound text lacks %q:\n%s", want, text)
+		}
+	}
+	if n := strings.Count(text, set); n != 3 {
+		t.Errorf("search_path set %d times, want 3:\n%s", n, text)
 	}
 }
