@@ -225,3 +225,23 @@ CREATE PROCEDURE plain() LANGUAGE plpgsql AS $$ BEGIN UPDATE tasks SET title = t
 		t.Errorf("search_path set %d times, want 3:\n%s", n, text)
 	}
 }
+// Valid bodies of every plpgsql shape PostgreSQL accepts are not rejected: the
+// plpgsql parser sees the real signature (trigger, event trigger, OUT and
+// TABLE parameters, polymorphic types).
+func TestValidBodiesAccepted(t *testing.T) {
+	_, _, diags := analyse(t, map[string]string{f1: base, f2: `-- +goose Up
+-- tenantgen:shared
+CREATE FUNCTION ev() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE '%', tg_tag; END $$;
+CREATE FUNCTION poly(a anyelement) RETURNS anyelement LANGUAGE plpgsql AS $$ DECLARE b a%TYPE; BEGIN b := a; RETURN b; END $$;
+CREATE FUNCTION tab(n int) RETURNS TABLE (x int, y text) LANGUAGE plpgsql AS $$ BEGIN x := n; y := 'a'; RETURN NEXT; RETURN QUERY SELECT 1, 'b'::text; END $$;
+CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'INSERT' THEN NEW.name := upper(NEW.name); END IF; RETURN NEW; END $$;
+CREATE FUNCTION outs(a int, OUT b int, OUT c int) LANGUAGE plpgsql AS $$ BEGIN b := a; c := a; END $$;
+CREATE FUNCTION arr(a int[]) RETURNS int LANGUAGE plpgsql AS $$ DECLARE s int := 0; x int; BEGIN FOREACH x IN ARRAY a LOOP s := s + x; END LOOP; a[1] := 2; RETURN s; EXCEPTION WHEN others THEN GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE; RETURN -1; END $$;
+CREATE FUNCTION sqlf(a int) RETURNS int LANGUAGE sql AS $$ SELECT a + $1 $$;
+CREATE FUNCTION rec() RETURNS int LANGUAGE plpgsql AS $$ DECLARE r record; BEGIN FOR r IN SELECT * FROM plans LOOP RAISE NOTICE '%', r.name; END LOOP; RETURN 1; END $$;
+CREATE FUNCTION assert_it() RETURNS void LANGUAGE plpgsql AS $$ BEGIN ASSERT (SELECT count(*) FROM plans) >= 0, 'x'; CALL nothing(); END $$;
+`})
+	for _, d := range diags {
+		t.Error(d.Error())
+	}
+}
