@@ -225,6 +225,7 @@ CREATE PROCEDURE plain() LANGUAGE plpgsql AS $$ BEGIN UPDATE tasks SET title = t
 		t.Errorf("search_path set %d times, want 3:\n%s", n, text)
 	}
 }
+
 // Valid bodies of every plpgsql shape PostgreSQL accepts are not rejected: the
 // plpgsql parser sees the real signature (trigger, event trigger, OUT and
 // TABLE parameters, polymorphic types).
