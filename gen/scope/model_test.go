@@ -145,6 +145,21 @@ DROP SCHEMA billing CASCADE;
 			state: map[string]string{"billing.invoices": "-", "billing.items": "-", "billing.lines": "-"},
 		},
 		{
+			name: "SET SCHEMA moves a shared object",
+			files: map[string]string{f1: base, f2: `-- +goose Up
+CREATE SCHEMA billing;
+ALTER TABLE plans SET SCHEMA billing;
+ALTER FUNCTION plan_name(int) SET SCHEMA billing;
+ALTER TYPE plan_kind SET SCHEMA billing;
+-- +goose Down
+ALTER TABLE billing.plans SET SCHEMA public;
+`, f3: `-- +goose Up
+-- tenantgen:tenant
+CREATE TABLE plans (id int);
+`},
+			state: map[string]string{"billing.plans": "shared", "plans": "tenant", "billing.plan_kind": "shared", "plan_kind": "-"},
+		},
+		{
 			name: "Down sections leave the model as the Ups made it",
 			files: map[string]string{f1: base, f2: `-- +goose Up
 -- tenantgen:tenant

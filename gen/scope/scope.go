@@ -610,6 +610,26 @@ func summarise(n *pg_query.Node) summary {
 				s.renamed = &renamed{from: t, sig: s.sig}
 			}
 		}
+	case n.GetAlterObjectSchemaStmt() != nil:
+		// SET SCHEMA moves the object as RENAME does.
+		st := n.GetAlterObjectSchemaStmt()
+		s.verb = "ALTER " + objectWord(st.ObjectType) + " ... SET SCHEMA " + st.Newschema
+		var t ref
+		var ok bool
+		if st.Relation != nil {
+			t, ok = rangeVarRef(st.Relation, strings.ToLower(objectWord(st.ObjectType))), true
+			skip = st.Relation
+		} else {
+			t, ok = objectRef(st.ObjectType, st.Object)
+			s.sig = objectSig(st.Object)
+		}
+		if ok {
+			s.targets = append(s.targets, t)
+			nr := t
+			nr.schema, nr.loc = st.Newschema, -1
+			s.defines = append(s.defines, nr)
+			s.renamed = &renamed{from: t, sig: s.sig}
+		}
 	case n.GetDropStmt() != nil:
 		st := n.GetDropStmt()
 		s.verb = "DROP " + objectWord(st.RemoveType)
