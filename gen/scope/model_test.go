@@ -116,6 +116,19 @@ CREATE FUNCTION score() RETURNS int LANGUAGE sql AS 'SELECT 1';
 			state: map[string]string{"fn:score": "shared"},
 		},
 		{
+			name: "an overload renamed to another routine's name",
+			files: map[string]string{f1: base, f2: `-- +goose Up
+-- tenantgen:tenant
+CREATE FUNCTION score(a int) RETURNS int LANGUAGE sql AS 'SELECT a';
+CREATE FUNCTION rank(a text) RETURNS int LANGUAGE sql AS 'SELECT 1';
+ALTER FUNCTION rank(text) RENAME TO score;
+`, f3: `-- +goose Up
+-- tenantgen:shared
+CREATE FUNCTION rank() RETURNS int LANGUAGE sql AS 'SELECT 1';
+`},
+			state: map[string]string{"fn:score": "tenant", "fn:rank": "shared"},
+		},
+		{
 			name: "a renamed function and procedure, and DROP ROUTINE",
 			files: map[string]string{f1: base, f2: `-- +goose Up
 ALTER FUNCTION touch() RENAME TO touch_old;

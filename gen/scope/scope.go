@@ -259,10 +259,16 @@ func (a *analyser) define(f *migfile.File, st *migfile.Statement, sum summary, s
 			if o.Scope != sc {
 				a.diags.Add(a.pos(f, d, st), "rename one of them: a name must mean one object for queries to be typed",
 					"%s %s is %s here but %s at %s", d.what, d.display(), sc, o.Scope, o.Pos)
-			} else if d.ns == nsFunc && sum.sig != nil && !slices.Contains(o.sigs, *sum.sig) {
+				continue
+			}
+			if d.ns == nsFunc && sum.sig != nil && !slices.Contains(o.sigs, *sum.sig) {
+				// Another overload of a known routine, created or renamed to it.
 				n := *o
 				n.sigs = append(slices.Clone(o.sigs), *sum.sig)
 				a.m.Objects[k] = &n
+				if sum.renamed != nil && i == 0 {
+					a.moveOut(*sum.renamed)
+				}
 			}
 			continue
 		}
