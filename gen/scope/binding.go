@@ -55,7 +55,8 @@ func (a *analyser) bindTransactional(st *migfile.Statement, b body) (string, err
 	create := strings.TrimSuffix(strings.TrimSpace(st.Text[:b.lit.tokStart]+dollarQuote(text)+st.Text[b.lit.tokEnd:]), ";")
 	ddl := uniqueTag("$tenantgen_ddl$", create)
 	do := uniqueTag("$tenantgen_do$", create+ddl)
-	return "-- tenantgen: this procedure commits or rolls back, so it cannot carry SET search_path FROM CURRENT;\n" +
+	// (The comment must not read as a tenantgen marker.)
+	return "-- This procedure commits or rolls back, so it cannot carry SET search_path FROM CURRENT:\n" +
 		"-- its body sets the tenant's search_path (this migration's) for each of its transactions instead.\n" +
 		"DO " + do + "\nBEGIN\n  EXECUTE pg_catalog.replace(" + ddl + create + ddl + ",\n" +
 		"    '" + pathToken + "', pg_catalog.quote_literal(pg_catalog.current_setting('search_path')));\nEND\n" + do + ";", nil
