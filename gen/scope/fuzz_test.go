@@ -40,9 +40,6 @@ func FuzzAnalyse(f *testing.F) {
 		"-- +goose Up\nCREATE TRIGGER t AFTER INSERT ON plans EXECUTE FUNCTION touch();\nDROP TRIGGER t ON plans;\n",
 		"-- +goose Up\nCREATE EXTENSION x;\nCREATE SCHEMA s;\nGRANT USAGE ON SCHEMA s TO app;\nALTER SCHEMA s RENAME TO t;\n",
 		"-- +goose Up\n-- tenantgen:shared\nCREATE TABLE p2 (id int DEFAULT nextval('tenant_seq'::regclass)) INHERITS (tasks);\n",
-		"-- +goose Up\n-- tenantgen:shared\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ DECLARE r tasks%ROWTYPE; BEGIN x := (SELECT 1 FROM tasks); COMMIT; END $$;\n",
-		"-- +goose Up\n-- tenantgen:shared\nDO 'BEGIN PERFORM 1 FROM tasks; END';\nCREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT ''x'' FROM tasks';\n",
-		"-- +goose Up\nDROP TABLE tasks CASCADE;\n-- tenantgen:shared\nCREATE TABLE tasks (id int DEFAULT current_schema());\n-- +goose Down\nCREATE TABLE tasks (id int);\n",
 	} {
 		f.Add(s)
 	}
