@@ -356,6 +356,9 @@ func (w *plWalker) typ(v any, line int) {
 		}
 		name = name[:i]
 	}
+	if strings.HasPrefix(name, "pg_catalog.") {
+		return // the parameters' and built-in variables' types (FOUND)
+	}
 	tree, err := pg_query.Parse("SELECT NULL::" + name)
 	if err != nil || len(tree.Stmts) != 1 {
 		return // the plpgsql parser accepted it; PostgreSQL will judge
