@@ -239,6 +239,16 @@ CREATE AGGREGATE max_status(task_status) (sfunc = max, stype = text);
 			},
 		},
 		{
+			name: "a tenant object moved to a schema",
+			files: map[string]string{f1: base, f2: `-- +goose Up
+CREATE SCHEMA archive;
+ALTER TABLE tasks SET SCHEMA archive;
+`},
+			errs: []wantDiag{
+				{f2 + ":3:1", "tenant table tasks cannot move to schema archive"},
+			},
+		},
+		{
 			name: "a table re-created in the other scope while its old name is still there",
 			files: map[string]string{f1: base, f2: `-- +goose Up
 DROP INDEX tasks_pkey;

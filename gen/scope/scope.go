@@ -247,6 +247,11 @@ func (a *analyser) decide(st *migfile.Statement, sum summary) (Scope, bool) {
 // define adds the objects a statement creates to the model.
 func (a *analyser) define(f *migfile.File, st *migfile.Statement, sum summary, sc Scope) {
 	for i, d := range sum.defines {
+		if sc == Tenant && d.schema != "" && sum.setSchema {
+			a.diags.Add(st.Pos, "keep it in the tenant schemas, or drop it and create it shared in the other schema",
+				"tenant %s %s cannot move to schema %s: tenant objects live in each tenant's own schema", d.what, sum.renamed.from.display(), d.schema)
+			continue
+		}
 		if sc == Tenant && d.schema != "" {
 			// Tenant objects are created unqualified, to land in the tenant
 			// schema that runs the migration.
@@ -418,6 +423,7 @@ type summary struct {
 	sig         *string         // a routine's argument types, when it creates or renames one
 	renamed     *renamed        // defines[0] is the new name of this object
 	viewDeps    bool            // defines[0] needs deps (a view), for DROP ... CASCADE
+	setSchema   bool            // renamed is a move to another schema
 	drops       []drop
 	dropCols    []column
 	dropSchemas []string
@@ -635,6 +641,7 @@ func summarise(n *pg_query.Node) summary {
 			nr.schema, nr.loc = st.Newschema, -1
 			s.defines = append(s.defines, nr)
 			s.renamed = &renamed{from: t, sig: s.sig}
+			s.setSchema = true
 		}
 	case n.GetDropStmt() != nil:
 		st := n.GetDropStmt()
