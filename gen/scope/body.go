@@ -2,12 +2,16 @@ package scope
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/pganalyze/pg_query_go/v6/parser"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/tenantgen/tenantgen/gen/diag"
@@ -85,7 +89,12 @@ func (a *analyser) body(f *migfile.File, st *migfile.Statement) body {
 		err = b.readPlpgsql(st.Node, st.Text, text, lit, f.Source)
 	}
 	if err != nil {
-		a.diags.Add(f.Source.Pos(lit.start), "fix the body: PostgreSQL rejects it too when it creates the routine",
+		at := lit.start
+		var pe *bodyError
+		if errors.As(err, &pe) {
+			at, err = pe.at, pe.err
+		}
+		a.diags.Add(f.Source.Pos(at), "fix the body: PostgreSQL rejects it too when it creates the routine",
 			"the %s body does not parse: %v", lang, err)
 		return body{}
 	}
@@ -104,15 +113,16 @@ func (b *body) readSQL(text string, at func(int) int) error {
 		return err
 	}
 	for _, raw := range tree.Stmts {
-		b.refs = append(b.refs, stmtRefs(raw.Stmt, func(loc int) int { return at(loc) })...)
+		b.refs = append(b.refs, stmtRefs(raw.Stmt, at)...)
 	}
 	return nil
 }
 
 // stmtRefs collects a statement's names, less those of its CTEs, mapping
 // their locations with at. A CTE shadows a table only in part of the
-// statement, but a body names rarely both: a miss only delays the error to
-// migration time.
+// statement, but a body rarely names both; a miss leaves the error to
+// PostgreSQL (when it creates a SQL routine, when it first runs a plpgsql
+// one).
 func stmtRefs(n *pg_query.Node, at func(int) int) []ref {
 	ctes := map[string]bool{}
 	var walk func(m protoreflect.Message)
@@ -154,18 +164,36 @@ func (b *body) readPlpgsql(n *pg_query.Node, stmt, text string, lit literal, src
 		// The plpgsql parser reads CREATE FUNCTION statements only.
 		fn = "CREATE FUNCTION tenantgen_do() RETURNS void LANGUAGE plpgsql AS " + dollarQuote(text)
 	}
+	w := &plWalker{b: b, text: text, lit: lit, src: src}
 	out, err := pg_query.ParsePlPgSqlToJSON(fn)
 	if err != nil {
+		// PostgreSQL says where: "compilation of PL/pgSQL function ... near line N".
+		var pe *parser.Error
+		if errors.As(err, &pe) {
+			if m := nearLineRe.FindStringSubmatch(pe.Context); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				return &bodyError{at: w.lineStart(n), err: err}
+			}
+		}
 		return err
 	}
 	var tree any
 	if err := json.Unmarshal([]byte(out), &tree); err != nil {
 		return fmt.Errorf("reading the plpgsql parse tree: %w", err)
 	}
-	w := &plWalker{b: b, text: text, lit: lit, src: src}
 	w.walk(tree, 1, "")
 	return w.err
 }
+
+var nearLineRe = regexp.MustCompile(`near line (\d+)`)
+
+// bodyError is an error at a known file offset in a body.
+type bodyError struct {
+	at  int
+	err error
+}
+
+func (e *bodyError) Error() string { return e.err.Error() }
 
 // dollarQuote quotes s with a tag it does not contain.
 func dollarQuote(s string) string {
@@ -249,7 +277,7 @@ func (w *plWalker) expr(v any, line int, decl bool) {
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
 		if w.err == nil {
-			w.err = fmt.Errorf("line %d: %w", line, err)
+			w.err = &bodyError{at: w.lineStart(line), err: err}
 		}
 		return
 	}

@@ -120,10 +120,15 @@ CREATE FUNCTION f() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM publi
 -- tenantgen:shared
 CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN selct 1; END $$;
 CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $$ SELEC 1 $$;
+CREATE FUNCTION h() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN (SELECT 1 FROM FROM);
+END $$;
 `,
 			errs: []wantDiag{
-				{f2 + ":3:55", `the plpgsql body does not parse: syntax error at or near "selct"`},
+				{f2 + ":3:56", `the plpgsql body does not parse: syntax error at or near "selct"`},
 				{f2 + ":4:51", `the sql body does not parse: syntax error at or near "SELEC"`},
+				{f2 + ":7:3", `the plpgsql body does not parse: syntax error at or near "FROM"`},
 			},
 		},
 		{
