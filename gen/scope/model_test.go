@@ -170,7 +170,8 @@ ALTER TABLE billing.plans SET SCHEMA public;
 -- tenantgen:tenant
 CREATE TABLE plans (id int);
 `},
-			state: map[string]string{"billing.plans": "shared", "plans": "tenant", "billing.plan_kind": "shared", "plan_kind": "-"},
+			state: map[string]string{"billing.plans": "shared", "plans": "tenant", "billing.plan_kind": "shared", "plan_kind": "-",
+				"billing.plans_id_seq": "shared", "plans_id_seq": "-"},
 		},
 		{
 			name: "Down sections leave the model as the Ups made it",

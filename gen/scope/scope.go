@@ -284,6 +284,9 @@ func (a *analyser) define(f *migfile.File, st *migfile.Statement, sum summary, s
 				if sum.sig != nil && len(old.sigs) > 1 {
 					o.id, o.sigs = a.newID(), []string{*sum.sig}
 				}
+				if sum.setSchema {
+					a.moveOwned(old.id, d.schema)
+				}
 			}
 		}
 		if o.id == 0 {
@@ -304,6 +307,25 @@ func (a *analyser) define(f *migfile.File, st *migfile.Statement, sum summary, s
 		if a.before == nil {
 			delete(a.gone, k)
 		}
+	}
+}
+
+// moveOwned moves the sequences and indexes of a table to its new schema,
+// as SET SCHEMA does.
+func (a *analyser) moveOwned(owner int, schema string) {
+	var keys []string
+	for k, o := range a.m.Objects {
+		if o.owner == owner {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		o := a.m.Objects[k]
+		name := o.Name[strings.LastIndexByte(o.Name, '.')+1:]
+		n := *o
+		n.Name = ref{schema: schema, name: name}.display()
+		delete(a.m.Objects, k)
+		a.m.Objects[key(nsRel, schema, name)] = &n
 	}
 }
 
