@@ -110,12 +110,20 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 			if !ok || fd.Recv == nil || r.queries[fd.Name.Name] != nil {
 				continue
 			}
-			table, ok := copyFromTable(fd)
+			schema, table, ok := copyFromTable(fd)
 			if !ok {
 				continue
 			}
 			q := &plannedQuery{Name: fd.Name.Name, Kind: "copyfrom", Scope: migfile.Shared, Info: &scope.Query{}}
-			if sc, ok := r.model.ScopeOf("", table); ok {
+			sc, known := r.model.ScopeOf(schema, table)
+			if known && sc == migfile.Tenant && schema != "" {
+				// As for any other query: COPY would write to public, where
+				// the table is not, whatever tenant the call is bound to.
+				r.diags.Add(r.sources[q.Name].Pos, fmt.Sprintf("write INSERT INTO %s (...) without the schema", table),
+					"query %s: tenant table %s is named %s.%s: drop the qualifier, tenantgen binds it to the tenant's schema", q.Name, table, schema, table)
+				continue
+			}
+			if known {
 				q.Scope = sc
 			}
 			if m := r.sources[q.Name].Marker; m != nil {
@@ -131,21 +139,29 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 	}
 }
 
-// copyFromTable finds the table of a q.db.CopyFrom(ctx, []string{"t"}, ...) call.
-func copyFromTable(fd *ast.FuncDecl) (table string, found bool) {
+// copyFromTable finds the table of a q.db.CopyFrom(ctx, []string{"t"}, ...)
+// call, and its schema when the query names one ([]string{"s", "t"}).
+func copyFromTable(fd *ast.FuncDecl) (schema, table string, found bool) {
 	if fd.Body == nil {
-		return "", false
+		return "", "", false
 	}
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		if lit := copyFromIdent(n); lit != nil {
-			if el, ok := lit.Elts[len(lit.Elts)-1].(*ast.BasicLit); ok {
-				table, _ = strconv.Unquote(el.Value)
-				found = true
+		lit := copyFromIdent(n)
+		if lit == nil {
+			return true
+		}
+		if el, ok := lit.Elts[len(lit.Elts)-1].(*ast.BasicLit); ok {
+			table, _ = strconv.Unquote(el.Value)
+			found = true
+		}
+		if len(lit.Elts) == 2 {
+			if el, ok := lit.Elts[0].(*ast.BasicLit); ok {
+				schema, _ = strconv.Unquote(el.Value)
 			}
 		}
 		return !found
 	})
-	return table, found
+	return schema, table, found
 }
 
 // copyFromIdent returns the table identifier literal of a CopyFrom call.
