@@ -447,16 +447,18 @@ func ownedSequence(rel *pg_query.RangeVar, cd *pg_query.ColumnDef) (ref, bool) {
 			}
 		}
 	}
+	seqName := rel.Relname + "_" + cd.Colname + "_seq"
 	for _, c := range cd.Constraints {
 		if c.GetConstraint().GetContype() == pg_query.ConstrType_CONSTR_IDENTITY {
 			owned = true
+			seqName = identitySequenceName(c.GetConstraint(), seqName)
 		}
 	}
 	if !owned {
 		return ref{}, false
 	}
 	r := rangeVarRef(rel, "sequence")
-	r.name = rel.Relname + "_" + cd.Colname + "_seq"
+	r.name = seqName
 	return r, true
 }
 
