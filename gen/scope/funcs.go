@@ -16,7 +16,7 @@ import (
 // from the model's statements in file order, so DROP removes what an
 // earlier CREATE added.
 type catalog struct {
-	routines map[string][]*signature     // by unqualified name
+	routines map[string][]*signature      // by unqualified name
 	columns  map[string]map[string]string // table -> column -> type
 }
 
