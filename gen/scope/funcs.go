@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
@@ -20,7 +21,20 @@ type catalog struct {
 	columns  map[string]map[string]string // table -> column -> type
 }
 
+// derived holds the model's catalog, built on first use: the model is
+// complete by then (Analyse has returned), and queries are planned in
+// parallel.
+type derived struct {
+	once sync.Once
+	cat  *catalog
+}
+
 func (m *Model) catalog() *catalog {
+	m.derived.once.Do(func() { m.derived.cat = m.buildCatalog() })
+	return m.derived.cat
+}
+
+func (m *Model) buildCatalog() *catalog {
 	c := &catalog{routines: map[string][]*signature{}, columns: map[string]map[string]string{}}
 	for _, f := range m.Files {
 		for _, st := range f.Statements {

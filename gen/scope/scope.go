@@ -38,6 +38,7 @@ type Model struct {
 	Files   []*migfile.File
 	Scopes  map[*migfile.Statement]Scope
 	Objects map[string]*Object // by namespace-qualified key
+	derived derived            // what queries need beyond Objects, built once (funcs.go)
 }
 
 // ScopeOf reports the scope of a relation or type name as queries spell it.
