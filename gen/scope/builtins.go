@@ -51,6 +51,7 @@ type builtinTables struct {
 	funcs   map[string][]*signature
 	regArgs map[regArg]string // -> regclass, regtype, regproc, regprocedure
 	rels    map[string]bool
+	ops     map[string]bool
 }
 
 var (
@@ -80,6 +81,10 @@ func builtins() *builtinTables {
 		// input functions do (pg_proc cannot tell these text args apart).
 		for _, t := range textNameArgs {
 			b.regArgs[t.arg] = t.kind
+		}
+		b.ops = map[string]bool{}
+		for _, o := range strings.Fields(builtinOps) {
+			b.ops[o] = true
 		}
 		b.rels = map[string]bool{}
 		for _, r := range strings.Fields(builtinRels) {

@@ -19,6 +19,7 @@ import (
 type catalog struct {
 	routines map[string][]*signature      // by unqualified name
 	columns  map[string]map[string]string // table -> column -> type
+	ops      map[string]Scope             // operators, by name
 }
 
 // derived holds the model's catalog, built on first use: the model is
@@ -35,7 +36,7 @@ func (m *Model) catalog() *catalog {
 }
 
 func (m *Model) buildCatalog() *catalog {
-	c := &catalog{routines: map[string][]*signature{}, columns: map[string]map[string]string{}}
+	c := &catalog{routines: map[string][]*signature{}, columns: map[string]map[string]string{}, ops: map[string]Scope{}}
 	for _, f := range m.Files {
 		for _, st := range f.Statements {
 			sc, ok := m.Scopes[st]
@@ -94,6 +95,10 @@ func (c *catalog) statement(n *pg_query.Node, sc Scope) {
 			s.args = []string{"any"} // old syntax: BASETYPE in the definition
 		}
 		c.add(s)
+	case n.GetDefineStmt() != nil && n.GetDefineStmt().Kind == pg_query.ObjectType_OBJECT_OPERATOR:
+		if schema, name, ok := splitName(n.GetDefineStmt().Defnames); ok && schema == "" {
+			c.ops[name] = sc
+		}
 	case n.GetDropStmt() != nil:
 		st := n.GetDropStmt()
 		switch st.RemoveType {

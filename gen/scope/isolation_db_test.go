@@ -110,5 +110,6 @@ func TestQueryIsolationOnDirtyPath(t *testing.T) {
 	check("current_schema", one("SELECT current_schema(), count(*) FROM tasks"), "alpha", "2")
 	check("names in strings", one("SELECT pg_relation_size('nodes') > 0, nextval('node_ids'), has_table_privilege('tasks', 'SELECT')"), "true", "2", "true")
 	check("tenant aggregate", one("SELECT tsum(parent) FROM nodes"), "1")
+	check("tenant operator", one("SELECT count(*) FROM tasks WHERE id @~@ 1"), "2")
 	one("CALL bump()")
 }

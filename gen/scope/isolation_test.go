@@ -22,6 +22,8 @@ CREATE FUNCTION round(x float8, d int) RETURNS float8 LANGUAGE sql AS $$ SELECT 
 CREATE FUNCTION lower(t tasks) RETURNS text LANGUAGE sql AS $$ SELECT lower(t.title) $$;
 CREATE AGGREGATE tsum(int) (sfunc = int4pl, stype = int);
 CREATE PROCEDURE bump(n int DEFAULT 1) LANGUAGE sql AS $$ UPDATE tasks SET id = id $$;
+CREATE FUNCTION near(a bigint, b bigint) RETURNS bool LANGUAGE sql AS $$ SELECT abs(a - b) < 2 $$;
+CREATE OPERATOR @~@ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = near);
 `
 
 func isoModel(t *testing.T) *scope.Model {
@@ -257,5 +259,24 @@ func TestQueryFunctionsBySignature(t *testing.T) {
 		},
 		{name: "untyped expression is ambiguous", sql: "SELECT round(amount * 2, 1) FROM tasks", err: "could be the built-in", at: "round"},
 		{name: "untyped literal is ambiguous", sql: "SELECT lower('x')", err: "could be the built-in", at: "lower"},
+	})
+}
+
+// TestQueryOperators: an operator the schema files define is found through
+// search_path like any name; tenantgen writes it OPERATOR(schema.op).
+func TestQueryOperators(t *testing.T) {
+	runIso(t, isoModel(t), []isoCase{
+		{
+			name: "binary, ANY, ORDER BY USING, sublink",
+			sql:  "SELECT id @~@ 1, id @~@ ANY($1::int8[]) FROM tasks WHERE id @~@ ALL (SELECT 1::int8) ORDER BY id USING @~@",
+			want: `SELECT id OPERATOR("$tenant".@~@) 1, id OPERATOR("$tenant".@~@) ANY($1::int8[]) FROM "$tenant".tasks WHERE id OPERATOR("$tenant".@~@) ALL (SELECT 1::int8) ORDER BY id USING OPERATOR("$tenant".@~@)`,
+		},
+	})
+	m, _, diags := analyse(t, map[string]string{f1: base, f2: "-- +goose Up\n-- tenantgen:tenant\nCREATE OPERATOR + (LEFTARG = task_status, RIGHTARG = int, FUNCTION = f);\n"})
+	if len(diags) != 0 {
+		t.Fatal(diags)
+	}
+	runIso(t, m, []isoCase{
+		{name: "shadowing a built-in operator", sql: "SELECT id + 1 FROM tasks", err: "defined by the schema files and by pg_catalog", at: "+"},
 	})
 }

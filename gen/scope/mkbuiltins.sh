@@ -3,7 +3,7 @@
 # the pg_catalog functions (name, argument types, defaults, variadic), the
 # pg_catalog relations, and the built-ins taking a relation, type or function
 # as a reg* argument (a string literal there is a name resolved through
-# search_path). Run: PGHOST=127.0.0.1 PGUSER=postgres sh mkbuiltins.sh
+# search_path), and pg_catalog's operator names. Run: PGHOST=127.0.0.1 PGUSER=postgres sh mkbuiltins.sh
 set -eu
 out=builtins_gen.go
 q() { psql -X -At -F '|' -c "$1"; }
@@ -28,6 +28,11 @@ q() { psql -X -At -F '|' -c "$1"; }
 	  WHERE t.oid = a.oid AND t.typname IN ('regclass', 'regtype', 'regproc', 'regprocedure')
 	    AND p.pronamespace = 'pg_catalog'::regnamespace AND p.prorettype <> 'cstring'::regtype
 	    AND p.proname NOT LIKE '%send' ORDER BY 1, 2, 3"
+	echo '`'
+	echo
+	echo '// builtinOps lists the operator names of pg_catalog.'
+	echo 'const builtinOps = `'
+	q "SELECT DISTINCT oprname FROM pg_operator WHERE oprnamespace = 'pg_catalog'::regnamespace ORDER BY 1"
 	echo '`'
 	echo
 	echo '// builtinRels lists the relations of pg_catalog.'

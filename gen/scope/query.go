@@ -155,6 +155,16 @@ func (q *qualifier) walk(msg protoreflect.Message, sc *cteScope) {
 		q.regCast(v)
 	case *pg_query.FuncCall:
 		q.funcCall(v)
+	case *pg_query.A_Expr:
+		q.operators(v)
+	case *pg_query.SubLink:
+		if op, ok := oneName(v.OperName); ok {
+			q.operator(op, int(v.Location), true)
+		}
+	case *pg_query.SortBy:
+		if op, ok := oneName(v.UseOp); ok {
+			q.operator(op, int(v.Location), true)
+		}
 	case *pg_query.SQLValueFunction:
 		if v.Op == pg_query.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA {
 			q.edits = append(q.edits, qedit{at: int(v.Location), end: int(v.Location) + len("current_schema"), currentSchema: true})
@@ -362,6 +372,46 @@ func (q *qualifier) funcCall(fc *pg_query.FuncCall) {
 		}
 	}
 	q.insert(r, int(fc.Location), sc)
+}
+
+// operators qualifies the operator of an expression. Only the plain
+// operator forms can be rewritten (as OPERATOR(schema.op)); IN, BETWEEN,
+// LIKE, IS DISTINCT FROM and NULLIF use theirs implicitly.
+func (q *qualifier) operators(e *pg_query.A_Expr) {
+	switch e.Kind {
+	case pg_query.A_Expr_Kind_AEXPR_OP, pg_query.A_Expr_Kind_AEXPR_OP_ANY, pg_query.A_Expr_Kind_AEXPR_OP_ALL:
+		if op, ok := oneName(e.Name); ok {
+			q.operator(op, int(e.Location), true)
+		}
+		return
+	}
+	for _, op := range implicitOperators(e) {
+		q.operator(op, int(e.Location), false)
+	}
+}
+
+// operator qualifies a use of an operator the schema files define.
+func (q *qualifier) operator(op string, at int, rewritable bool) {
+	sc, ok := q.cat.ops[op]
+	if !ok {
+		return
+	}
+	if builtins().ops[op] {
+		q.fail(at, "give the schema files' operator a name pg_catalog does not use, or write OPERATOR(pg_catalog."+op+") for the built-in",
+			"operator %s is defined by the schema files and by pg_catalog: tenantgen cannot tell which one PostgreSQL would pick", op)
+		return
+	}
+	if !rewritable || !strings.HasPrefix(q.sql[at:], op) {
+		q.fail(at, "write the comparison with the operator itself (a "+op+" b)",
+			"operator %s of the schema files is used implicitly here, where tenantgen cannot qualify it", op)
+		return
+	}
+	qual := contract.SharedSchema + "."
+	if sc == migfile.Tenant {
+		qual = Placeholder + "."
+		q.tenant[op] = true
+	}
+	q.edits = append(q.edits, qedit{at: at, end: at + len(op), text: "OPERATOR(" + qual + op + ")"})
 }
 
 // callEnd finds the end of a call with no arguments starting at at: just

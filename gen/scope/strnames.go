@@ -233,3 +233,25 @@ func normType(tn *pg_query.TypeName) string {
 	}
 	return s.Sval
 }
+
+// oneName returns the only part of an unqualified name.
+func oneName(names []*pg_query.Node) (string, bool) {
+	if len(names) != 1 || names[0].GetString_() == nil {
+		return "", false
+	}
+	return names[0].GetString_().Sval, true
+}
+
+// implicitOperators lists the operators an expression other than a plain
+// operator application uses.
+func implicitOperators(e *pg_query.A_Expr) []string {
+	switch e.Kind {
+	case pg_query.A_Expr_Kind_AEXPR_BETWEEN, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN,
+		pg_query.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
+		return []string{">=", "<="}
+	}
+	if op, ok := oneName(e.Name); ok {
+		return []string{op}
+	}
+	return nil
+}

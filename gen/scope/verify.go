@@ -127,6 +127,17 @@ func (v *verifier) node(msg protoreflect.Message, vis visible) {
 		}
 	case *pg_query.FuncCall:
 		v.call(n)
+	case *pg_query.A_Expr:
+		v.operatorName(n.Name, int(n.Location))
+		if n.Kind != pg_query.A_Expr_Kind_AEXPR_OP && n.Kind != pg_query.A_Expr_Kind_AEXPR_OP_ANY && n.Kind != pg_query.A_Expr_Kind_AEXPR_OP_ALL {
+			for _, op := range implicitOperators(n) {
+				v.operatorName([]*pg_query.Node{pg_query.MakeStrNode(op)}, int(n.Location))
+			}
+		}
+	case *pg_query.SubLink:
+		v.operatorName(n.OperName, int(n.Location))
+	case *pg_query.SortBy:
+		v.operatorName(n.UseOp, int(n.Location))
 	case *pg_query.SQLValueFunction:
 		if n.Op == pg_query.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA {
 			v.fail(int(n.Location), "", "current_schema names the connection's schema, not the tenant's")
@@ -155,6 +166,29 @@ func (v *verifier) node(msg protoreflect.Message, vis visible) {
 		v.node(val.Message(), vis)
 		return true
 	})
+}
+
+// operatorName checks an operator's name: one the schema files define
+// must be qualified, OPERATOR(schema.op).
+func (v *verifier) operatorName(names []*pg_query.Node, at int) {
+	schema, op, ok := splitName(names)
+	if !ok {
+		return
+	}
+	sc, defined := v.cat.ops[op]
+	switch {
+	case schema == "" && defined:
+		v.fail(at, "", "operator %s is left to the connection's search_path", op)
+	case schema == contract.SchemaName:
+		i := strings.Index(v.sql[at:], Placeholder)
+		if !defined || sc != Tenant || i < 0 {
+			v.fail(at, "", "%s.%s is not a tenant operator (a tenantgen bug)", Placeholder, op)
+			return
+		}
+		v.placed[at+i] = true
+	case schema == contract.SharedSchema && defined && sc == Tenant:
+		v.fail(at, "drop the qualifier: tenantgen binds tenant objects to the tenant's schema", "tenant operator %s is named public.%s", op, op)
+	}
 }
 
 // schemaOK checks an explicit schema qualifier of a model name.

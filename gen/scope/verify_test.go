@@ -18,6 +18,7 @@ CREATE TABLE audit (id int, msg text);
 CREATE SEQUENCE tenant_seq;
 CREATE FUNCTION task_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM tasks $$;
 CREATE FUNCTION round(x float8, d int) RETURNS float8 LANGUAGE sql AS $$ SELECT x $$;
+CREATE OPERATOR @~@ (LEFTARG = int, RIGHTARG = int, FUNCTION = int4eq);
 `
 
 // TestVerify feeds the verifier SQL as a buggy qualifier could emit it: it
@@ -41,6 +42,11 @@ func TestVerify(t *testing.T) {
 		{`SELECT pg_catalog.round(1.5, 1), "$tenant".round(1.5::float8, 1), lower('X')`, ""},
 		{`SELECT 1 FROM "$tenant".tasks t FOR UPDATE OF t`, ""},
 		{`SELECT (SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = '"$tenant"'::pg_catalog.regnamespace)`, ""},
+		{`SELECT 1 OPERATOR("$tenant".@~@) 2 ORDER BY 1 USING OPERATOR(pg_catalog.<)`, ""},
+		{`SELECT 1 @~@ 2`, "operator @~@ is left"},
+		{`SELECT 1 FROM pg_class ORDER BY 1 USING @~@`, "operator @~@ is left"},
+		{`SELECT 1 = ANY (SELECT 1) AND 1 @~@ ALL (SELECT 2)`, "operator @~@ is left"},
+		{`SELECT 1 OPERATOR(public.@~@) 2`, "tenant operator @~@ is named public"},
 		{`SELECT * FROM tasks`, "left to the connection's search_path"},
 		{`WITH tasks AS (SELECT * FROM tasks) SELECT * FROM tasks`, "left to the connection's search_path"},
 		{`WITH a AS (SELECT * FROM tasks), tasks AS (SELECT 1) SELECT * FROM a`, "left to the connection's search_path"},
