@@ -55,6 +55,7 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 	r.queries = map[string]*plannedQuery{}
 	type job struct {
 		file, name, kind, sql string
+		marked                migfile.Scope
 		info                  *scope.Query
 		err                   error
 	}
@@ -62,7 +63,11 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 	for _, name := range sortedKeys(files) {
 		forEachQueryConst(files[name], func(lit *ast.BasicLit, sql string) {
 			if m := queryHeaderRe.FindStringSubmatch(sql); m != nil {
-				jobs = append(jobs, &job{file: name, name: m[1], kind: m[2], sql: sql})
+				j := &job{file: name, name: m[1], kind: m[2], sql: sql}
+				if mk := r.sources[m[1]].Marker; mk != nil {
+					j.marked = mk.Scope
+				}
+				jobs = append(jobs, j)
 			}
 		})
 	}
@@ -73,7 +78,7 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				j.info, j.err = r.model.Query(j.sql)
+				j.info, j.err = r.model.QueryAs(j.sql, j.marked)
 			}
 		}()
 	}

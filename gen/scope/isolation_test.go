@@ -280,3 +280,17 @@ func TestQueryOperators(t *testing.T) {
 		{name: "shadowing a built-in operator", sql: "SELECT id + 1 FROM tasks", err: "defined by the schema files and by pg_catalog", at: "+"},
 	})
 }
+
+// TestQueryAsTenant: a query marked tenant runs bound to a tenant even when
+// it names only shared objects, so current_schema() means the tenant.
+func TestQueryAsTenant(t *testing.T) {
+	m := isoModel(t)
+	q, err := m.QueryAs("SELECT current_schema(), name FROM plans", scope.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `SELECT (SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = '"$tenant"'::pg_catalog.regnamespace), name FROM public.plans`
+	if q.Qualified != want {
+		t.Errorf("got  %s\nwant %s", q.Qualified, want)
+	}
+}

@@ -39,6 +39,13 @@ func (e *QueryError) Error() string { return e.Msg }
 // independent walk of the result (verify) that nothing it names is left to
 // the connection's search_path.
 func (m *Model) Query(sql string) (*Query, error) {
+	return m.QueryAs(sql, migfile.Unknown)
+}
+
+// QueryAs is Query for a query whose marker says it runs bound to a tenant
+// (Tenant) or not: that decides what current_schema() means when the
+// query names no tenant object. Unknown lets the objects decide.
+func (m *Model) QueryAs(sql string, marked Scope) (*Query, error) {
 	if i := strings.Index(sql, Placeholder); i >= 0 {
 		return nil, &QueryError{Offset: i,
 			Msg:  fmt.Sprintf("the query contains %s, the text tenantgen's runtime replaces with the tenant's schema", Placeholder),
@@ -64,7 +71,11 @@ func (m *Model) Query(sql string) (*Query, error) {
 		res.Tenant = append(res.Tenant, n)
 	}
 	sort.Strings(res.Tenant)
-	out, toInput := q.apply(res.Scope)
+	runsAs := res.Scope
+	if marked == Tenant {
+		runsAs = Tenant
+	}
+	out, toInput := q.apply(runsAs)
 	if err := m.verify(out); err != nil {
 		if err.Offset >= 0 {
 			err.Offset = toInput(err.Offset)
