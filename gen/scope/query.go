@@ -298,7 +298,7 @@ func (q *qualifier) nameArg(kind string, n *pg_query.Node, at int) {
 		}
 		return
 	}
-	if q.sql[loc] != '\'' {
+	if from(q.sql, loc) == "" || q.sql[loc] != '\'' {
 		q.fail(loc, "write the name as a plain '...' string", "tenantgen reads names only from plain '...' strings, not escape or dollar-quoted ones")
 		return
 	}
@@ -412,7 +412,7 @@ func (q *qualifier) operator(op string, at int, rewritable bool) {
 			"operator %s is defined by the schema files and by pg_catalog: tenantgen cannot tell which one PostgreSQL would pick", op)
 		return
 	}
-	if !rewritable || !strings.HasPrefix(q.sql[at:], op) {
+	if !rewritable || !strings.HasPrefix(from(q.sql, at), op) {
 		q.fail(at, "write the comparison with the operator itself (a "+op+" b)",
 			"operator %s of the schema files is used implicitly here, where tenantgen cannot qualify it", op)
 		return

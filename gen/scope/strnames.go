@@ -255,3 +255,12 @@ func implicitOperators(e *pg_query.A_Expr) []string {
 	}
 	return nil
 }
+
+// from is s[at:], or "" when at is outside s (the parser gives -1 for
+// positions it does not know).
+func from(s string, at int) string {
+	if at < 0 || at > len(s) {
+		return ""
+	}
+	return s[at:]
+}

@@ -180,7 +180,7 @@ func (v *verifier) operatorName(names []*pg_query.Node, at int) {
 	case schema == "" && defined:
 		v.fail(at, "", "operator %s is left to the connection's search_path", op)
 	case schema == contract.SchemaName:
-		i := strings.Index(v.sql[at:], Placeholder)
+		i := strings.Index(from(v.sql, at), Placeholder)
 		if !defined || sc != Tenant || i < 0 {
 			v.fail(at, "", "%s.%s is not a tenant operator (a tenantgen bug)", Placeholder, op)
 			return
@@ -201,7 +201,7 @@ func (v *verifier) schemaOK(ns, schema, name string, at int) bool {
 			v.fail(at, "", "%s.%s is not a tenant object (a tenantgen bug)", Placeholder, name)
 			return false
 		}
-		if !strings.HasPrefix(v.sql[at:], Placeholder) {
+		if !strings.HasPrefix(from(v.sql, at), Placeholder) {
 			v.fail(at, "", "the tenant qualifier of %s is not spelt %s (a tenantgen bug)", name, Placeholder)
 			return false
 		}
@@ -315,7 +315,7 @@ func (v *verifier) nameValue(kind string, n *pg_query.Node, at int) {
 	}
 	for _, r := range refs {
 		at := loc + 1 + r.loc
-		if v.sql[loc] != '\'' || strings.Contains(s, "'") {
+		if from(v.sql, loc) == "" || v.sql[loc] != '\'' || strings.Contains(s, "'") {
 			v.fail(loc, "write the name in a plain '...' string", "cannot prove the name in this string")
 			return
 		}
