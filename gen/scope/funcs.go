@@ -20,6 +20,7 @@ type catalog struct {
 	routines map[string][]*signature      // by unqualified name
 	columns  map[string]map[string]string // table -> column -> type
 	ops      map[string]Scope             // operators, by name
+	colls    map[string]Scope             // collations, by name
 }
 
 // derived holds the model's catalog, built on first use: the model is
@@ -36,7 +37,7 @@ func (m *Model) catalog() *catalog {
 }
 
 func (m *Model) buildCatalog() *catalog {
-	c := &catalog{routines: map[string][]*signature{}, columns: map[string]map[string]string{}, ops: map[string]Scope{}}
+	c := &catalog{routines: map[string][]*signature{}, columns: map[string]map[string]string{}, ops: map[string]Scope{}, colls: map[string]Scope{}}
 	for _, f := range m.Files {
 		for _, st := range f.Statements {
 			sc, ok := m.Scopes[st]
@@ -98,6 +99,10 @@ func (c *catalog) statement(n *pg_query.Node, sc Scope) {
 	case n.GetDefineStmt() != nil && n.GetDefineStmt().Kind == pg_query.ObjectType_OBJECT_OPERATOR:
 		if schema, name, ok := splitName(n.GetDefineStmt().Defnames); ok && schema == "" {
 			c.ops[name] = sc
+		}
+	case n.GetDefineStmt() != nil && n.GetDefineStmt().Kind == pg_query.ObjectType_OBJECT_COLLATION:
+		if schema, name, ok := splitName(n.GetDefineStmt().Defnames); ok && schema == "" {
+			c.colls[name] = sc
 		}
 	case n.GetDropStmt() != nil:
 		st := n.GetDropStmt()

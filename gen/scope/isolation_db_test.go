@@ -111,5 +111,6 @@ func TestQueryIsolationOnDirtyPath(t *testing.T) {
 	check("names in strings", one("SELECT pg_relation_size('nodes') > 0, nextval('node_ids'), has_table_privilege('tasks', 'SELECT')"), "true", "2", "true")
 	check("tenant aggregate", one("SELECT tsum(parent) FROM nodes"), "1")
 	check("tenant operator", one("SELECT count(*) FROM tasks WHERE id @~@ 1"), "2")
+	check("tenant collation", one("SELECT count(DISTINCT title COLLATE tcoll) FROM tasks"), "2")
 	one("CALL bump()")
 }

@@ -24,6 +24,7 @@ CREATE AGGREGATE tsum(int) (sfunc = int4pl, stype = int);
 CREATE PROCEDURE bump(n int DEFAULT 1) LANGUAGE sql AS $$ UPDATE tasks SET id = id $$;
 CREATE FUNCTION near(a bigint, b bigint) RETURNS bool LANGUAGE sql AS $$ SELECT abs(a - b) < 2 $$;
 CREATE OPERATOR @~@ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = near);
+CREATE COLLATION tcoll (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 `
 
 func isoModel(t *testing.T) *scope.Model {
@@ -293,4 +294,18 @@ func TestQueryAsTenant(t *testing.T) {
 	if q.Qualified != want {
 		t.Errorf("got  %s\nwant %s", q.Qualified, want)
 	}
+}
+
+// TestQueryCollationsAndAttributeCalls: collations the schema files create
+// are qualified; t.f calling a routine by attribute notation is refused.
+func TestQueryCollationsAndAttributeCalls(t *testing.T) {
+	runIso(t, isoModel(t), []isoCase{
+		{
+			name: "COLLATE of a tenant collation",
+			sql:  `SELECT title COLLATE tcoll, title COLLATE "C" FROM tasks ORDER BY title COLLATE  tcoll`,
+			want: `SELECT title COLLATE "$tenant".tcoll, title COLLATE "C" FROM "$tenant".tasks ORDER BY title COLLATE  "$tenant".tcoll`,
+		},
+		{name: "attribute notation", sql: "SELECT t.lower FROM tasks t", err: "calls routine lower", at: "t.lower"},
+		{name: "a column of that name is fine", sql: "SELECT t.title FROM tasks t", want: `SELECT t.title FROM "$tenant".tasks t`},
+	})
 }

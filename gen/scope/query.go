@@ -176,6 +176,8 @@ func (q *qualifier) walk(msg protoreflect.Message, sc *cteScope) {
 		if op, ok := oneName(v.UseOp); ok {
 			q.operator(op, int(v.Location), true)
 		}
+	case *pg_query.CollateClause:
+		q.collation(v)
 	case *pg_query.SQLValueFunction:
 		if v.Op == pg_query.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA {
 			q.edits = append(q.edits, qedit{at: int(v.Location), end: int(v.Location) + len("current_schema"), currentSchema: true})
@@ -423,6 +425,34 @@ func (q *qualifier) operator(op string, at int, rewritable bool) {
 		q.tenant[op] = true
 	}
 	q.edits = append(q.edits, qedit{at: at, end: at + len(op), text: "OPERATOR(" + qual + op + ")"})
+}
+
+// collation qualifies COLLATE name when the schema files create the
+// collation: collations are found through search_path too.
+func (q *qualifier) collation(cc *pg_query.CollateClause) {
+	schema, name, ok := splitName(cc.Collname)
+	sc, defined := q.cat.colls[name]
+	if !ok || schema != "" || !defined {
+		return
+	}
+	at := q.tokenAfter(int(cc.Location))
+	q.insert(ref{ns: "collation", name: name, what: "collation"}, at, sc)
+}
+
+// tokenAfter returns where the token after the one at at starts (-1 when
+// there is none).
+func (q *qualifier) tokenAfter(at int) int {
+	if q.tokens == nil {
+		if res, err := pg_query.Scan(q.sql); err == nil {
+			q.tokens = res.Tokens
+		}
+	}
+	for i, t := range q.tokens {
+		if int(t.Start) == at && i+1 < len(q.tokens) {
+			return int(q.tokens[i+1].Start)
+		}
+	}
+	return -1
 }
 
 // callEnd finds the end of a call with no arguments starting at at: just

@@ -24,6 +24,7 @@ func (m *Model) verify(sql string) *QueryError {
 	}
 	v := &verifier{m: m, sql: sql, cat: m.catalog(), placed: map[int]bool{}}
 	for _, raw := range tree.Stmts {
+		v.rels = statementRels(raw.Stmt)
 		v.node(raw.Stmt.ProtoReflect(), nil)
 	}
 	if v.err != nil {
@@ -48,7 +49,8 @@ type verifier struct {
 	m      *Model
 	sql    string
 	cat    *catalog
-	placed map[int]bool // offsets of proven placeholders
+	placed map[int]bool      // offsets of proven placeholders
+	rels   map[string]string // relation names and aliases of the statement
 	err    *QueryError
 }
 
@@ -138,6 +140,10 @@ func (v *verifier) node(msg protoreflect.Message, vis visible) {
 		v.operatorName(n.OperName, int(n.Location))
 	case *pg_query.SortBy:
 		v.operatorName(n.UseOp, int(n.Location))
+	case *pg_query.CollateClause:
+		v.collation(n)
+	case *pg_query.ColumnRef:
+		v.attributeCall(n)
 	case *pg_query.SQLValueFunction:
 		if n.Op == pg_query.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA {
 			v.fail(int(n.Location), "", "current_schema names the connection's schema, not the tenant's")
@@ -166,6 +172,43 @@ func (v *verifier) node(msg protoreflect.Message, vis visible) {
 		v.node(val.Message(), vis)
 		return true
 	})
+}
+
+// collation checks COLLATE name: one the schema files create must be
+// qualified.
+func (v *verifier) collation(cc *pg_query.CollateClause) {
+	schema, name, ok := splitName(cc.Collname)
+	sc, defined := v.cat.colls[name]
+	switch {
+	case !ok || !defined:
+	case schema == "":
+		v.fail(int(cc.Location), "", "collation %s is left to the connection's search_path", name)
+	case schema == contract.SchemaName:
+		i := strings.Index(from(v.sql, int(cc.Location)), Placeholder)
+		if sc != Tenant || i < 0 {
+			v.fail(int(cc.Location), "", "%s.%s is not a tenant collation (a tenantgen bug)", Placeholder, name)
+			return
+		}
+		v.placed[int(cc.Location)+i] = true
+	}
+}
+
+// attributeCall refuses t.f where f is no column of t's table but a
+// routine of the schema files: PostgreSQL reads it as f(t), found through
+// search_path.
+func (v *verifier) attributeCall(cr *pg_query.ColumnRef) {
+	if len(cr.Fields) != 2 {
+		return
+	}
+	rel, col := cr.Fields[0].GetString_(), cr.Fields[1].GetString_()
+	if rel == nil || col == nil || v.routineScope(col.Sval) == 0 {
+		return
+	}
+	cols, known := v.cat.columns[v.rels[rel.Sval]]
+	if _, isColumn := cols[col.Sval]; known && !isColumn {
+		v.fail(int(cr.Location), fmt.Sprintf("call it as %s(%s), which tenantgen qualifies", col.Sval, rel.Sval),
+			"%s.%s calls routine %s through the connection's search_path", rel.Sval, col.Sval, col.Sval)
+	}
 }
 
 // operatorName checks an operator's name: one the schema files define
