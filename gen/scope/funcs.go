@@ -21,6 +21,7 @@ type catalog struct {
 	columns  map[string]map[string]string // table -> column -> type
 	ops      map[string]Scope             // operators, by name
 	colls    map[string]Scope             // collations, by name
+	types    map[string]Scope             // types PostgreSQL creates implicitly: arrays, multiranges
 }
 
 // derived holds the model's catalog, built on first use: the model is
@@ -37,7 +38,7 @@ func (m *Model) catalog() *catalog {
 }
 
 func (m *Model) buildCatalog() *catalog {
-	c := &catalog{routines: map[string][]*signature{}, columns: map[string]map[string]string{}, ops: map[string]Scope{}, colls: map[string]Scope{}}
+	c := &catalog{routines: map[string][]*signature{}, columns: map[string]map[string]string{}, ops: map[string]Scope{}, colls: map[string]Scope{}, types: map[string]Scope{}}
 	for _, f := range m.Files {
 		for _, st := range f.Statements {
 			sc, ok := m.Scopes[st]
@@ -49,7 +50,47 @@ func (m *Model) buildCatalog() *catalog {
 			c.statement(st.Node, sc)
 		}
 	}
+	// Every type and table has an array type, _name (over-approximated:
+	// qualifying a name that is no type only fails, it cannot leak).
+	for k, o := range m.Objects {
+		if strings.HasPrefix(k, nsRel+":") && !strings.Contains(o.Name, ".") && m.Objects[key(nsRel, "", "_"+o.Name)] == nil {
+			c.types["_"+o.Name] = o.Scope
+		}
+	}
 	return c
+}
+
+// rangeType records what CREATE TYPE ... AS RANGE makes besides the type:
+// its multirange type and the constructor functions of both.
+func (c *catalog) rangeType(st *pg_query.CreateRangeStmt, sc Scope) {
+	schema, name, ok := splitName(st.TypeName)
+	if !ok || schema != "" {
+		return
+	}
+	multi := name + "_multirange"
+	if i := strings.Index(name, "range"); i >= 0 {
+		multi = name[:i] + "multirange" + name[i+len("range"):]
+	}
+	sub := ""
+	for _, p := range st.Params {
+		d := p.GetDefElem()
+		switch {
+		case d == nil:
+		case d.Defname == "subtype":
+			sub = normType(d.Arg.GetTypeName())
+		case d.Defname == "multirange_type_name":
+			if _, n, ok := splitName(d.Arg.GetTypeName().GetNames()); ok {
+				multi = n
+			}
+		}
+	}
+	c.types[multi] = sc
+	c.types["_"+multi] = sc
+	c.add(&signature{scope: sc, name: name, args: []string{sub, sub}})
+	c.add(&signature{scope: sc, name: name, args: []string{sub, sub, "text"}})
+	c.add(&signature{scope: sc, name: multi})
+	c.add(&signature{scope: sc, name: multi, args: []string{name}})
+	c.add(&signature{scope: sc, name: multi, args: []string{"_" + name}, variadic: true})
 }
 
 func (c *catalog) statement(n *pg_query.Node, sc Scope) {
@@ -104,6 +145,8 @@ func (c *catalog) statement(n *pg_query.Node, sc Scope) {
 		if schema, name, ok := splitName(n.GetDefineStmt().Defnames); ok && schema == "" {
 			c.colls[name] = sc
 		}
+	case n.GetCreateRangeStmt() != nil:
+		c.rangeType(n.GetCreateRangeStmt(), sc)
 	case n.GetDropStmt() != nil:
 		st := n.GetDropStmt()
 		switch st.RemoveType {

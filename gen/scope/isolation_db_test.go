@@ -112,5 +112,6 @@ func TestQueryIsolationOnDirtyPath(t *testing.T) {
 	check("tenant aggregate", one("SELECT tsum(parent) FROM nodes"), "1")
 	check("tenant operator", one("SELECT count(*) FROM tasks WHERE id @~@ 1"), "2")
 	check("tenant collation", one("SELECT count(DISTINCT title COLLATE tcoll) FROM tasks"), "2")
+	check("range constructor", one("SELECT floatrange(1, 2)::text, floatmultirange(floatrange(1, 2))::text"), "[1,2)", "{[1,2)}")
 	one("CALL bump()")
 }

@@ -24,6 +24,7 @@ CREATE AGGREGATE tsum(int) (sfunc = int4pl, stype = int);
 CREATE PROCEDURE bump(n int DEFAULT 1) LANGUAGE sql AS $$ UPDATE tasks SET id = id $$;
 CREATE FUNCTION near(a bigint, b bigint) RETURNS bool LANGUAGE sql AS $$ SELECT abs(a - b) < 2 $$;
 CREATE OPERATOR @~@ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = near);
+CREATE TYPE floatrange AS RANGE (subtype = float8);
 CREATE COLLATION tcoll (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 `
 
@@ -307,5 +308,17 @@ func TestQueryCollationsAndAttributeCalls(t *testing.T) {
 		},
 		{name: "attribute notation", sql: "SELECT t.lower FROM tasks t", err: "calls routine lower", at: "t.lower"},
 		{name: "a column of that name is fine", sql: "SELECT t.title FROM tasks t", want: `SELECT t.title FROM "$tenant".tasks t`},
+	})
+}
+
+// TestQueryImplicitTypes: arrays, multiranges and range constructors are
+// created with the type, in its schema, and found through search_path.
+func TestQueryImplicitTypes(t *testing.T) {
+	runIso(t, isoModel(t), []isoCase{
+		{
+			name: "range constructor, multirange, array type",
+			sql:  "SELECT floatrange(1, 2), floatmultirange(), '{}'::_task_status, 'floatmultirange'::regtype",
+			want: `SELECT "$tenant".floatrange(1, 2), "$tenant".floatmultirange(), '{}'::"$tenant"._task_status, '"$tenant".floatmultirange'::regtype`,
+		},
 	})
 }

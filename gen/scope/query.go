@@ -273,8 +273,18 @@ func (q *qualifier) insert(r ref, at int, sc Scope) {
 
 func (q *qualifier) typeName(tn *pg_query.TypeName) {
 	if r, ok := typeRef(tn); ok {
-		q.qualify(r, int(tn.Location))
+		q.qualifyType(r, int(tn.Location))
 	}
+}
+
+// qualifyType is qualify for types, which include those PostgreSQL makes
+// implicitly (arrays, multiranges).
+func (q *qualifier) qualifyType(r ref, at int) {
+	if sc, ok := q.cat.types[r.name]; ok && r.schema == "" && q.m.Objects[r.key()] == nil {
+		q.insert(r, at, sc)
+		return
+	}
+	q.qualify(r, at)
 }
 
 // regCast qualifies the name inside 'name'::regclass and the like.
@@ -324,6 +334,10 @@ func (q *qualifier) nameArg(kind string, n *pg_query.Node, at int) {
 			return
 		}
 		r.loc = loc + 1 + r.loc
+		if r.ns == nsRel && kind != "regclass" {
+			q.qualifyType(r, r.loc)
+			continue
+		}
 		q.qualify(r, r.loc)
 	}
 }

@@ -240,7 +240,8 @@ func (v *verifier) schemaOK(ns, schema, name string, at int) bool {
 	case contract.SchemaName:
 		o := v.m.Objects[key(ns, "", name)]
 		tenantRoutine := ns == nsFunc && v.routineScope(name) == Tenant
-		if (o == nil || o.Scope != Tenant) && !tenantRoutine {
+		implicitType := ns == nsRel && v.cat.types[name] == Tenant
+		if (o == nil || o.Scope != Tenant) && !tenantRoutine && !implicitType {
 			v.fail(at, "", "%s.%s is not a tenant object (a tenantgen bug)", Placeholder, name)
 			return false
 		}
@@ -303,7 +304,8 @@ func (v *verifier) typeName(schema, name string, at int) {
 		v.schemaOK(nsRel, schema, name, at)
 		return
 	}
-	if v.m.Objects[key(nsRel, "", name)] != nil {
+	_, implicit := v.cat.types[name]
+	if v.m.Objects[key(nsRel, "", name)] != nil || implicit {
 		v.fail(at, "", "type %s is left to the connection's search_path (a tenantgen bug)", name)
 	}
 }
