@@ -97,6 +97,7 @@ func FuzzQuery(f *testing.F) {
 		"SELECT current_schema(), current_schema, current_schemas(false) FROM tasks",
 		"SELECT round(amount, 1), round(amount::float8, 1), lower(t), lower(title), tsum(1) FROM tasks t",
 		"CALL bump(2)",
+		"SELECT title COLLATE tcoll, floatrange(1, 2), floatmultirange(), '{}'::_task_status, t.lower FROM tasks t",
 		"SELECT id @~@ 1, id @~@ ANY($1::int8[]) FROM tasks WHERE id @~@ ALL (SELECT 1::int8) ORDER BY id USING @~@",
 	} {
 		f.Add(s)
