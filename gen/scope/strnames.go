@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // regKinds are the reg* types whose text input names a relation, type or
@@ -139,7 +140,7 @@ func namesInString(kind, s string) ([]ref, error) {
 	switch kind {
 	case "regclass":
 		sel := st.GetSelectStmt()
-		if sel == nil || len(sel.FromClause) != 1 || sel.FromClause[0].GetRangeVar() == nil {
+		if sel == nil || len(sel.FromClause) != 1 || sel.FromClause[0].GetRangeVar() == nil || !onlyFields(sel, "target_list", "from_clause") {
 			return nil, bad
 		}
 		rv := sel.FromClause[0].GetRangeVar()
@@ -148,7 +149,11 @@ func namesInString(kind, s string) ([]ref, error) {
 		}
 		return []ref{{ns: nsRel, schema: rv.Schemaname, name: rv.Relname, loc: at(rv.Location), what: what}}, nil
 	case "regtype":
-		tc := st.GetSelectStmt().GetTargetList()[0].GetResTarget().GetVal().GetTypeCast()
+		sel := st.GetSelectStmt()
+		if sel == nil || len(sel.TargetList) != 1 || !onlyFields(sel, "target_list") {
+			return nil, bad
+		}
+		tc := sel.TargetList[0].GetResTarget().GetVal().GetTypeCast()
 		if tc == nil {
 			return nil, bad
 		}
@@ -159,11 +164,14 @@ func namesInString(kind, s string) ([]ref, error) {
 		r.loc = at(tc.TypeName.Location)
 		return []ref{r}, nil
 	case "regproc":
-		tl := st.GetSelectStmt().GetTargetList()
-		if len(tl) != 1 || tl[0].GetResTarget().GetVal().GetFuncCall() == nil {
+		sel := st.GetSelectStmt()
+		if sel == nil || len(sel.TargetList) != 1 || !onlyFields(sel, "target_list") {
 			return nil, bad
 		}
-		fc := tl[0].GetResTarget().GetVal().GetFuncCall()
+		fc := sel.TargetList[0].GetResTarget().GetVal().GetFuncCall()
+		if fc == nil || len(fc.Args) > 0 || fc.Over != nil {
+			return nil, bad
+		}
 		schema, name, ok := splitName(fc.Funcname)
 		if !ok {
 			return nil, bad
@@ -263,4 +271,24 @@ func from(s string, at int) string {
 		return ""
 	}
 	return s[at:]
+}
+
+// onlyFields reports whether a SELECT that stands for a name has no clause
+// beyond the given ones: 'tasks WHERE true' is no relation name.
+func onlyFields(sel *pg_query.SelectStmt, allowed ...string) bool {
+	ok := true
+	sel.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		name := string(fd.Name())
+		if name == "limit_option" || name == "op" {
+			return true
+		}
+		for _, a := range allowed {
+			if name == a {
+				return true
+			}
+		}
+		ok = false
+		return false
+	})
+	return ok
 }
