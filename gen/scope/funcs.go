@@ -440,3 +440,19 @@ func identitySequenceName(c *pg_query.Constraint, def string) string {
 	}
 	return def
 }
+
+// userRegArg is regArgOf for the schema files' routines: the kind of reg*
+// name argument i of a call is, when a routine of that name taking that many
+// arguments declares it so.
+func (c *catalog) userRegArg(fc *pg_query.FuncCall, i int) string {
+	_, name, ok := splitName(fc.Funcname)
+	if !ok {
+		return ""
+	}
+	for _, s := range c.routines[name] {
+		if s.accepts(len(fc.Args)) && regKinds[s.param(i)] {
+			return s.param(i)
+		}
+	}
+	return ""
+}

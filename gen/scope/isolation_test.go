@@ -24,6 +24,7 @@ CREATE AGGREGATE tsum(int) (sfunc = int4pl, stype = int);
 CREATE PROCEDURE bump(n int DEFAULT 1) LANGUAGE sql AS $$ UPDATE tasks SET id = id $$;
 CREATE FUNCTION near(a bigint, b bigint) RETURNS bool LANGUAGE sql AS $$ SELECT abs(a - b) < 2 $$;
 CREATE OPERATOR @~@ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = near);
+CREATE FUNCTION rel_rows(r regclass) RETURNS bigint LANGUAGE sql AS $$ SELECT 0::bigint $$;
 CREATE TYPE floatrange AS RANGE (subtype = float8);
 CREATE COLLATION tcoll (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 `
@@ -166,6 +167,12 @@ func TestQueryNamesInStrings(t *testing.T) {
 			sql:  "SELECT nextval('audit_id_seq'), currval('node_ids'), nextval('pg_catalog.x')",
 			want: `SELECT nextval('"$tenant".audit_id_seq'), currval('"$tenant".node_ids'), nextval('pg_catalog.x')`,
 		},
+		{
+			name: "user routine with a regclass argument",
+			sql:  "SELECT rel_rows('tasks'), rel_rows('plans')",
+			want: `SELECT "$tenant".rel_rows('"$tenant".tasks'), "$tenant".rel_rows('public.plans')`,
+		},
+		{name: "parameter for a user routine's regclass", sql: "SELECT rel_rows($1)", err: "looked up through search_path", at: "$1"},
 		{name: "parameter cast to regclass", sql: "SELECT $1::regclass", err: "looked up through search_path", at: "$1"},
 		{name: "parameter as a sequence", sql: "SELECT nextval($1)", err: "looked up through search_path", at: "$1"},
 		{name: "concatenated name", sql: "SELECT ('ta' || 'sks')::regclass", err: "looked up through search_path"},

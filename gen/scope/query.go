@@ -343,38 +343,31 @@ func (q *qualifier) nameArg(kind string, n *pg_query.Node, at int) {
 }
 
 // funcCall qualifies a call of a routine the schema files define, by
-// signature when pg_catalog has one of the same name; current_schema()
-// gets the tenant's meaning, current_schemas() is refused.
+// signature when pg_catalog has one of the same name, and the names its
+// reg* arguments give; current_schema() gets the tenant's meaning,
+// current_schemas() is refused.
 func (q *qualifier) funcCall(fc *pg_query.FuncCall) {
 	schema, name, ok := splitName(fc.Funcname)
 	if !ok {
 		return
 	}
-	if schema == "" || schema == "pg_catalog" {
-		for i, a := range fc.Args {
-			if kind := regArgOf(fc, i); kind != "" && q.m.Objects[key(nsFunc, "", name)] == nil {
-				q.nameArg(kind, a, int(fc.Location))
-			}
-		}
-		if q.m.Objects[key(nsFunc, "", name)] == nil && q.cat.routines[name] == nil {
-			switch name {
-			case "current_schema":
-				if len(fc.Args) == 0 {
-					q.edits = append(q.edits, qedit{at: int(fc.Location), end: q.callEnd(int(fc.Location)), currentSchema: true})
-				}
-			case "current_schemas":
-				q.fail(int(fc.Location), "use current_schema(), which tenantgen binds to the query's schema, or pass the schema names as parameters",
-					"current_schemas() reports the connection's search_path, which is not the tenant's")
-			}
-		}
-	}
-	if schema != "" {
-		q.qualify(ref{ns: nsFunc, schema: schema, name: name, what: "function"}, int(fc.Location))
-		return
-	}
-	user := q.cat.routines[name]
 	o := q.m.Objects[key(nsFunc, "", name)]
-	if o == nil && len(user) == 0 {
+	user := q.cat.routines[name]
+	userDefined := o != nil || len(user) > 0
+	switch {
+	case schema == "pg_catalog":
+		q.regArgs(fc, regArgOf)
+		if !userDefined {
+			q.currentSchema(fc, name)
+		}
+		return
+	case schema != "":
+		q.qualify(ref{ns: nsFunc, schema: schema, name: name, what: "function"}, int(fc.Location))
+		q.regArgs(fc, q.cat.userRegArg)
+		return
+	case !userDefined:
+		q.regArgs(fc, regArgOf)
+		q.currentSchema(fc, name)
 		return
 	}
 	sc := migfile.Shared
@@ -384,12 +377,12 @@ func (q *qualifier) funcCall(fc *pg_query.FuncCall) {
 	case len(user) > 0:
 		sc = user[0].scope
 	}
-	r := ref{ns: nsFunc, name: name, what: "function"}
 	if b := builtins().funcs[name]; len(b) > 0 && len(user) > 0 {
 		types := q.argTypes(fc)
 		switch resolve(user, b, types) {
 		case toBuiltin:
 			q.edits = append(q.edits, qedit{at: int(fc.Location), end: int(fc.Location), text: "pg_catalog."})
+			q.regArgs(fc, regArgOf)
 			return
 		case ambiguous:
 			if q.err == nil {
@@ -398,7 +391,31 @@ func (q *qualifier) funcCall(fc *pg_query.FuncCall) {
 			return
 		}
 	}
-	q.insert(r, int(fc.Location), sc)
+	q.insert(ref{ns: nsFunc, name: name, what: "function"}, int(fc.Location), sc)
+	q.regArgs(fc, q.cat.userRegArg)
+}
+
+// regArgs qualifies the names in the arguments that kindOf says are reg*
+// names.
+func (q *qualifier) regArgs(fc *pg_query.FuncCall, kindOf func(*pg_query.FuncCall, int) string) {
+	for i, a := range fc.Args {
+		if kind := kindOf(fc, i); kind != "" {
+			q.nameArg(kind, a, int(fc.Location))
+		}
+	}
+}
+
+// currentSchema rewrites current_schema() and refuses current_schemas().
+func (q *qualifier) currentSchema(fc *pg_query.FuncCall, name string) {
+	switch name {
+	case "current_schema":
+		if len(fc.Args) == 0 {
+			q.edits = append(q.edits, qedit{at: int(fc.Location), end: q.callEnd(int(fc.Location)), currentSchema: true})
+		}
+	case "current_schemas":
+		q.fail(int(fc.Location), "use current_schema(), which tenantgen binds to the query's schema, or pass the schema names as parameters",
+			"current_schemas() reports the connection's search_path, which is not the tenant's")
+	}
 }
 
 // operators qualifies the operator of an expression. Only the plain

@@ -325,16 +325,18 @@ func (v *verifier) call(fc *pg_query.FuncCall) {
 		v.fail(at, "", "call of %s is left to the connection's search_path (a tenantgen bug)", name)
 		return
 	}
-	if (schema == "" || schema == "pg_catalog") && !userDefined {
+	kindOf := v.cat.userRegArg
+	if schema == "pg_catalog" || schema == "" && !userDefined {
 		switch name {
 		case "current_schema", "current_schemas":
 			v.fail(at, "use current_schema(), which tenantgen binds to the query's schema", "%s() reports the connection's search_path, not the tenant's schema", name)
 			return
 		}
-		for i, a := range fc.Args {
-			if kind := regArgOf(fc, i); kind != "" {
-				v.nameValue(kind, a, at)
-			}
+		kindOf = regArgOf
+	}
+	for i, a := range fc.Args {
+		if kind := kindOf(fc, i); kind != "" {
+			v.nameValue(kind, a, at)
 		}
 	}
 }
