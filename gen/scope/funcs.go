@@ -22,6 +22,7 @@ type catalog struct {
 	ops      map[string]Scope             // operators, by name
 	colls    map[string]Scope             // collations, by name
 	types    map[string]Scope             // types PostgreSQL creates implicitly: arrays, multiranges
+	schemas  map[string]bool              // schemas the schema files create (for extensions, say)
 }
 
 // derived holds the model's catalog, built on first use: the model is
@@ -38,7 +39,7 @@ func (m *Model) catalog() *catalog {
 }
 
 func (m *Model) buildCatalog() *catalog {
-	c := &catalog{routines: map[string][]*signature{}, columns: map[string]map[string]string{}, ops: map[string]Scope{}, colls: map[string]Scope{}, types: map[string]Scope{}}
+	c := &catalog{routines: map[string][]*signature{}, columns: map[string]map[string]string{}, ops: map[string]Scope{}, colls: map[string]Scope{}, types: map[string]Scope{}, schemas: map[string]bool{}}
 	for _, f := range m.Files {
 		for _, st := range f.Statements {
 			sc, ok := m.Scopes[st]
@@ -145,6 +146,8 @@ func (c *catalog) statement(n *pg_query.Node, sc Scope) {
 		if schema, name, ok := splitName(n.GetDefineStmt().Defnames); ok && schema == "" {
 			c.colls[name] = sc
 		}
+	case n.GetCreateSchemaStmt() != nil:
+		c.schemas[n.GetCreateSchemaStmt().Schemaname] = true
 	case n.GetCreateRangeStmt() != nil:
 		c.rangeType(n.GetCreateRangeStmt(), sc)
 	case n.GetDropStmt() != nil:

@@ -181,7 +181,7 @@ func TestQueryNamesInStrings(t *testing.T) {
 		{name: "unknown relation", sql: "SELECT * FROM tasks, nope", err: "neither created by the schema files nor in pg_catalog", at: "nope"},
 		{name: "more than a name", sql: "SELECT 'tasks WHERE true'::regclass, 'int FROM tasks'::regtype", err: "cannot read", at: "'tasks"},
 		{name: "dollar-quoted name", sql: "SELECT nextval($$tasks_id_seq$$)", err: "plain"},
-		{name: "unknown schema", sql: "SELECT * FROM thor.tasks", err: "schema the schema files do not create", at: "thor"},
+		{name: "unknown schema", sql: "SELECT * FROM thor.tasks", err: "schema the schema files neither create", at: "thor"},
 		{name: "regclass oid column stays", sql: "SELECT c.oid::regclass FROM pg_class c", want: "SELECT c.oid::regclass FROM pg_class c"},
 	})
 }

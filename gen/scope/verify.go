@@ -257,9 +257,9 @@ func (v *verifier) schemaOK(ns, schema, name string, at int) bool {
 		}
 	case "pg_catalog", "information_schema":
 	default:
-		if v.m.Objects[key(ns, schema, name)] == nil {
+		if v.m.Objects[key(ns, schema, name)] == nil && !v.cat.schemas[schema] {
 			v.fail(at, "a tenant query reaches its own tenant's objects unqualified; shared objects are in public or a schema the schema files create",
-				"%s.%s is in a schema the schema files do not create objects in", schema, name)
+				"%s.%s is in a schema the schema files neither create nor create objects in", schema, name)
 			return false
 		}
 	}

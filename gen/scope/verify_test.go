@@ -11,6 +11,7 @@ import (
 const verifySchema = `-- +goose Up
 -- tenantgen:shared
 CREATE TABLE plans (id serial PRIMARY KEY, name text);
+CREATE SCHEMA extensions;
 -- tenantgen:tenant
 CREATE TYPE task_status AS ENUM ('todo', 'done');
 CREATE TABLE tasks (id bigserial PRIMARY KEY, plan_id int REFERENCES plans (id), title text);
@@ -66,7 +67,8 @@ func TestVerify(t *testing.T) {
 		{`SELECT current_schema`, "connection's schema"},
 		{`SELECT $1::regclass`, "looked up through search_path"},
 		{`SELECT * FROM nowhere`, "neither created by the schema files nor in pg_catalog"},
-		{`SELECT * FROM elsewhere.tasks`, "schema the schema files do not create"},
+		{`SELECT * FROM elsewhere.tasks`, "schema the schema files neither create"},
+		{`SELECT extensions.gen_random_uuid(), 'x'::extensions.citext`, ""},
 	}
 	for _, tt := range tests {
 		err := m.verify(tt.sql)
