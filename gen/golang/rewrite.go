@@ -2,6 +2,7 @@ package golang
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/format"
@@ -54,6 +55,7 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 	r.queries = map[string]*plannedQuery{}
 	type job struct {
 		file, name, kind, sql string
+		marked                migfile.Scope
 		info                  *scope.Query
 		err                   error
 	}
@@ -61,7 +63,11 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 	for _, name := range sortedKeys(files) {
 		forEachQueryConst(files[name], func(lit *ast.BasicLit, sql string) {
 			if m := queryHeaderRe.FindStringSubmatch(sql); m != nil {
-				jobs = append(jobs, &job{file: name, name: m[1], kind: m[2], sql: sql})
+				j := &job{file: name, name: m[1], kind: m[2], sql: sql}
+				if mk := r.sources[m[1]].Marker; mk != nil {
+					j.marked = mk.Scope
+				}
+				jobs = append(jobs, j)
 			}
 		})
 	}
@@ -72,7 +78,7 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				j.info, j.err = r.model.Query(j.sql)
+				j.info, j.err = r.model.QueryAs(j.sql, j.marked)
 			}
 		}()
 	}
@@ -88,6 +94,11 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 			pos = diag.Pos{File: j.file}
 		}
 		if j.err != nil {
+			var qe *scope.QueryError
+			if errors.As(j.err, &qe) {
+				r.diags.Add(queryErrorPos(src, pos, j.sql, qe.Offset), qe.Hint, "query %s: %s", j.name, qe.Msg)
+				continue
+			}
 			r.diags.Add(pos, "", "query %s: %v", j.name, j.err)
 			continue
 		}
@@ -137,6 +148,48 @@ func (r *rewriter) plan(files map[string]*ast.File) {
 			r.queries[q.Name] = q
 		}
 	}
+}
+
+// queryErrorPos maps a byte offset of a query as sqlc emits it to the query
+// file: the emitted query's first line is the "-- name:" line at pos, and
+// the offending line is found again below it, by its text or else by the
+// word at the offset. When neither is found the query's own position is the
+// best there is.
+func queryErrorPos(src source, pos diag.Pos, sql string, off int) diag.Pos {
+	if off < 0 || off > len(sql) || pos.Line == 0 || len(src.Lines) < pos.Line {
+		return pos
+	}
+	start := strings.LastIndexByte(sql[:off], '\n') + 1
+	end := strings.IndexByte(sql[start:], '\n')
+	if end < 0 {
+		end = len(sql) - start
+	}
+	line, col := sql[start:start+end], off-start
+	word := sql[off:]
+	if n := strings.IndexAny(word, " \t\n,()[]:;"); n > 0 {
+		word = word[:n]
+	}
+	if start == 0 {
+		return pos
+	}
+	below := src.Lines[pos.Line:]
+	for i, l := range below {
+		if i > 0 && nameRe.MatchString(strings.TrimSpace(l)) {
+			below = below[:i]
+			break
+		}
+	}
+	for i, l := range below {
+		if strings.TrimRight(l, " \t\r") == strings.TrimRight(line, " \t\r") {
+			return diag.Pos{File: pos.File, Line: pos.Line + 1 + i, Col: col + 1}
+		}
+	}
+	for i, l := range below {
+		if c := strings.Index(l, word); c >= 0 && word != "" {
+			return diag.Pos{File: pos.File, Line: pos.Line + 1 + i, Col: c + 1}
+		}
+	}
+	return pos
 }
 
 // copyFromTable finds the table of a q.db.CopyFrom(ctx, []string{"t"}, ...)

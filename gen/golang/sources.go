@@ -15,6 +15,7 @@ import (
 type source struct {
 	Pos    diag.Pos
 	Marker *migfile.Marker
+	Lines  []string // of the whole file, to position errors inside the query
 }
 
 var (
@@ -45,7 +46,7 @@ func readSources(dir string, display func(string) string, diags *diag.List) map[
 			if m == nil {
 				continue
 			}
-			src := source{Pos: diag.Pos{File: file, Line: i + 1, Col: 1}}
+			src := source{Pos: diag.Pos{File: file, Line: i + 1, Col: 1}, Lines: lines}
 			block := []int{}
 			for j := i - 1; j >= 0 && commentR.MatchString(lines[j]) && !nameRe.MatchString(strings.TrimSpace(lines[j])); j-- {
 				block = append(block, j)

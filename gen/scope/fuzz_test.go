@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/tenantgen/tenantgen/gen/diag"
 	"github.com/tenantgen/tenantgen/gen/migfile"
@@ -66,8 +67,10 @@ func FuzzAnalyse(f *testing.F) {
 }
 
 // FuzzQuery checks that Query never panics and that, when it succeeds on a
-// query PostgreSQL parses, the qualified query parses too and names the
-// placeholder schema exactly when it touches tenant objects.
+// query PostgreSQL parses, the qualified query parses too, names the
+// placeholder schema exactly when it touches tenant objects, and passes
+// unqualifiedModelNames: a walk independent of both the qualifier and the
+// verifier.
 func FuzzQuery(f *testing.F) {
 	for _, s := range []string{
 		"SELECT t.id, p.name FROM tasks t JOIN plans p ON p.id = t.plan_id WHERE t.status = $1::task_status",
@@ -78,24 +81,108 @@ func FuzzQuery(f *testing.F) {
 		"SELECT nextval('tenant_seq'), touch(), task_status 'todo', CAST($1 AS task_status[])",
 		`SELECT * FROM "tasks" JOIN "plans" USING (id)`,
 		"SELECT setval('tasks_id_seq'::regclass, 1)",
+		// Adversarial cases of issue 11.
+		"WITH tasks AS (SELECT tenant, title FROM tasks WHERE id > 0) SELECT tasks.tenant, (SELECT count(*) FROM nodes) AS n FROM tasks",
+		"WITH audit AS (SELECT tenant, 'title ' || title AS msg FROM tasks) INSERT INTO audit (tenant, msg) SELECT tenant, msg FROM audit",
+		"SELECT setval(pg_get_serial_sequence('tasks','id'), coalesce(max(id),0)+1000)::bigint FROM tasks",
+		"WITH RECURSIVE nodes AS (SELECT 1 AS id UNION ALL SELECT id + 1 FROM nodes WHERE id < 3) SELECT id FROM nodes, tasks",
+		"WITH a AS (SELECT id FROM tasks), tasks AS (SELECT id FROM a) SELECT id FROM tasks",
+		"SELECT (WITH tasks AS (SELECT 1) SELECT count(*) FROM tasks), (SELECT count(*) FROM tasks)",
+		"WITH tasks AS (SELECT 1 AS id) MERGE INTO tasks t USING tasks s ON t.id = s.id WHEN MATCHED THEN DELETE",
+		"SELECT CAST('tasks' AS regclass), 'nodes'::pg_catalog.regclass, 'task_status[]'::regtype, 'task_count()'::regprocedure",
+		"SELECT pg_relation_size('tasks'), has_table_privilege(current_user, 'nodes', 'INSERT'), to_regclass('audit_id_seq')",
+		"SELECT $1::regclass, nextval($2)",
+		"SELECT t.id FROM tasks t FOR UPDATE OF t SKIP LOCKED",
+		`INSERT INTO audit (msg) VALUES ('hello from "$tenant"')`,
+		"SELECT current_schema(), current_schema, current_schemas(false) FROM tasks",
+		"SELECT round(amount, 1), round(amount::float8, 1), lower(t), lower(title), tsum(1) FROM tasks t",
+		"CALL bump(2)",
+		"SELECT title COLLATE tcoll, floatrange(1, 2), floatmultirange(), '{}'::_task_status, t.lower FROM tasks t",
+		"SELECT id @~@ 1, id @~@ ANY($1::int8[]) FROM tasks WHERE id @~@ ALL (SELECT 1::int8) ORDER BY id USING @~@",
 	} {
 		f.Add(s)
 	}
-	m, _, _ := baseModel(f, "")
+	m, _, _ := baseModel(f, isoSchema)
 	f.Fuzz(func(t *testing.T, sql string) {
 		q, err := m.Query(sql)
 		if err != nil {
 			return
 		}
-		if _, err := pg_query.Parse(q.Qualified); err != nil {
+		tree, err := pg_query.Parse(q.Qualified)
+		if err != nil {
 			t.Fatalf("qualified query does not parse: %v\n in: %s\nout: %s", err, sql, q.Qualified)
 		}
 		hasTenant := len(q.Tenant) > 0
 		if (q.Scope == scope.Tenant) != hasTenant {
 			t.Fatalf("scope %s with tenant objects %q", q.Scope, q.Tenant)
 		}
-		if hasTenant != strings.Contains(q.Qualified, scope.Placeholder+".") && !strings.Contains(sql, scope.Placeholder) {
+		if strings.Contains(sql, scope.Placeholder) {
+			t.Fatalf("accepted a query whose text holds the placeholder: %s", sql)
+		}
+		if hasTenant != strings.Contains(q.Qualified, scope.Placeholder+".") {
 			t.Fatalf("tenant objects %q but qualified query %s", q.Tenant, q.Qualified)
 		}
+		if bad := unqualifiedModelNames(m, tree); len(bad) > 0 {
+			t.Fatalf("accepted with names left to search_path %q\n in: %s\nout: %s", bad, sql, q.Qualified)
+		}
 	})
+}
+
+// unqualifiedModelNames is the fuzz target's own, cruder check: a relation,
+// type or routine the schema files define may appear unqualified only as a
+// relation that is also the name of some CTE of the query (FOR UPDATE OF
+// lists aside), and a string literal may hold the placeholder only as a
+// qualifier at its start or as the whole literal.
+func unqualifiedModelNames(m *scope.Model, tree *pg_query.ParseResult) []string {
+	ctes := map[string]bool{}
+	var bad []string
+	var walk func(msg protoreflect.Message, collect bool)
+	walk = func(msg protoreflect.Message, collect bool) {
+		switch v := msg.Interface().(type) {
+		case *pg_query.CommonTableExpr:
+			if collect {
+				ctes[v.Ctename] = true
+			}
+		case *pg_query.LockingClause:
+			return
+		case *pg_query.RangeVar:
+			if _, ok := m.ScopeOf("", v.Relname); ok && v.Schemaname == "" && !collect && !ctes[v.Relname] {
+				bad = append(bad, v.Relname)
+			}
+		case *pg_query.TypeName:
+			if len(v.Names) == 1 {
+				if _, ok := m.ScopeOf("", v.Names[0].GetString_().GetSval()); ok && !collect {
+					bad = append(bad, "type "+v.Names[0].GetString_().GetSval())
+				}
+			}
+		case *pg_query.FuncCall:
+			if len(v.Funcname) == 1 && !collect {
+				name := v.Funcname[0].GetString_().GetSval()
+				if _, ok := m.FuncScopeOf("", name); ok {
+					bad = append(bad, "function "+name)
+				}
+			}
+		case *pg_query.A_Const:
+			if s := v.GetSval(); s != nil && !collect && strings.Contains(s.Sval, scope.Placeholder) &&
+				!strings.HasPrefix(s.Sval, scope.Placeholder+".") && s.Sval != scope.Placeholder {
+				bad = append(bad, "literal "+s.Sval)
+			}
+		}
+		msg.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			switch {
+			case fd.IsList() && fd.Message() != nil:
+				for i := 0; i < v.List().Len(); i++ {
+					walk(v.List().Get(i).Message(), collect)
+				}
+			case fd.Message() != nil && !fd.IsMap():
+				walk(v.Message(), collect)
+			}
+			return true
+		})
+	}
+	for _, st := range tree.Stmts {
+		walk(st.ProtoReflect(), true)
+		walk(st.ProtoReflect(), false)
+	}
+	return bad
 }

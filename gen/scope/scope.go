@@ -53,6 +53,8 @@ type Model struct {
 	// Bound holds the tenant statements that the tenant migration set runs
 	// as another text: procedures that commit (see binding.go).
 	Bound map[*migfile.Statement]string
+
+	derived derived // what queries need beyond Objects, built once (funcs.go)
 }
 
 // ScopeOf reports the scope of a relation or type name as queries spell it.
@@ -763,16 +765,18 @@ func ownedSequence(rel *pg_query.RangeVar, cd *pg_query.ColumnDef) (ref, bool) {
 			}
 		}
 	}
+	seqName := rel.Relname + "_" + cd.Colname + "_seq"
 	for _, c := range cd.Constraints {
 		if c.GetConstraint().GetContype() == pg_query.ConstrType_CONSTR_IDENTITY {
 			owned = true
+			seqName = identitySequenceName(c.GetConstraint(), seqName)
 		}
 	}
 	if !owned {
 		return ref{}, false
 	}
 	r := rangeVarRef(rel, "sequence")
-	r.name = rel.Relname + "_" + cd.Colname + "_seq"
+	r.name = seqName
 	return r, true
 }
 

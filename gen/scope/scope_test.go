@@ -735,8 +735,8 @@ CREATE FUNCTION task_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) F
 		},
 		{
 			name:  "already qualified names are left alone",
-			sql:   "SELECT * FROM public.plans JOIN thor.tasks ON true",
-			want:  "SELECT * FROM public.plans JOIN thor.tasks ON true",
+			sql:   "SELECT * FROM public.plans JOIN pg_catalog.pg_class ON true",
+			want:  "SELECT * FROM public.plans JOIN pg_catalog.pg_class ON true",
 			scope: scope.Shared,
 		},
 		{
