@@ -1,0 +1,448 @@
+// Package difftest is the differential isolation test's harness: it runs
+// every generated query of a tenantgen project, through the generated Go
+// code, for one tenant on connections whose search_path names another (the
+// decoy), and asks PostgreSQL itself what each call touched.
+//
+// The oracle is generic, so that adding a query to a project needs no test
+// edit:
+//   - each call runs in a transaction that is rolled back; before the
+//     rollback, pg_stat_xact_user_tables and pg_stat_xact_user_functions
+//     (with track_functions = all) say which tables and functions the call
+//     touched, and pg_sequences which sequences moved (sequence changes are
+//     not transactional, so they are compared with the state after the
+//     previous call). Anything outside the schemas the call may use (the
+//     tenant's and public for a tenant query, public alone for a shared one)
+//     is a foreign access;
+//   - every tenant's tables are seeded with rows whose strings carry the
+//     tenant's name, so a result holding the decoy tenant's name is a
+//     foreign row;
+//   - errors are allowed (arguments are built blindly) but counted by
+//     SQLSTATE; the classes that mean a name did not resolve (undefined
+//     table, function, object, schema) are misses.
+//
+// Methods are found by reflection over the generated *TenantQueries and
+// *SharedQueries types, and their arguments built by reflection, in a few
+// variants (existing ids and names, NULLs, fresh values) so that reads find
+// rows and writes succeed where they can.
+package difftest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantgen/tenantgen/runtime"
+)
+
+// Project is a tenantgen project's generated package.
+type Project struct {
+	// Name identifies the project in reports and in known-leak keys.
+	Name string
+	// Migrations is the package's Migrations().
+	Migrations runtime.Migrations
+	// New is the package's New function: func(*runtime.DB) *db.DB.
+	New any
+}
+
+// Variants is how many argument sets each method is called with.
+const Variants = 4
+
+// MissStates are the SQLSTATEs that mean a name did not resolve: a reference
+// the generator left to the connection's search_path.
+var MissStates = map[string]string{
+	"42P01": "undefined table",
+	"42883": "undefined function",
+	"42704": "undefined object",
+	"3F000": "invalid schema name",
+}
+
+// Finding is one foreign access, foreign row or miss.
+type Finding struct {
+	Method  string // Scope.Method, e.g. Tenant.ListTasks
+	Variant int
+	What    string
+}
+
+func (f Finding) String() string { return fmt.Sprintf("%s (variant %d): %s", f.Method, f.Variant, f.What) }
+
+// Report is what a Run found.
+type Report struct {
+	Project string
+	Methods int // query methods found
+	Calls   int // method calls made
+	OK      int // calls that returned no error
+	Rows    int // result rows checked for the decoy's name
+	// DecoyCalls counts the calls that ran on a connection whose search_path
+	// was the decoy's (read inside the call's transaction).
+	DecoyCalls int
+	// Errors counts failed calls by SQLSTATE ("go" when the error did not
+	// come from PostgreSQL, e.g. pgx could not encode an argument).
+	Errors map[string]int
+	// Foreign lists foreign accesses and foreign rows; Misses the calls that
+	// failed with a MissStates class.
+	Foreign, Misses []Finding
+	// FirstError holds one error message per failing method, for the log.
+	FirstError map[string]string
+}
+
+// ForeignMethods returns the methods with a foreign access or row or a miss.
+func (r *Report) ForeignMethods() []string {
+	seen := map[string]bool{}
+	for _, f := range append(slices.Clone(r.Foreign), r.Misses...) {
+		seen[f.Method] = true
+	}
+	var out []string
+	for m := range seen {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrorSummary formats Errors as "23505:3 42P01:1".
+func (r *Report) ErrorSummary() string {
+	var keys []string
+	for k := range r.Errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s:%d", k, r.Errors[k])
+	}
+	return b.String()
+}
+
+// Run calls every query method of p for tenant on rt, whose connections are
+// expected to have search_path = decoy, public; info is what Setup returned.
+func Run(ctx context.Context, rt *runtime.DB, p Project, info *Info, tenant, decoy runtime.Tenant) (*Report, error) {
+	r := &Report{Project: p.Name, Errors: map[string]int{}, FirstError: map[string]string{}}
+	dbv := reflect.ValueOf(p.New).Call([]reflect.Value{reflect.ValueOf(rt)})[0]
+	scopes := []struct {
+		name    string
+		handle  reflect.Value
+		allowed []string
+	}{
+		{"Tenant", dbv.MethodByName("Tenant").Call([]reflect.Value{reflect.ValueOf(tenant)})[0], []string{tenant.Name(), "public"}},
+		{"Shared", dbv.MethodByName("Shared").Call(nil)[0], []string{"public"}},
+	}
+	c := &caller{rt: rt, info: info, tenant: tenant, decoy: decoy, report: r}
+	snap, err := c.probe(ctx, rt.Pool(), []string{})
+	if err != nil {
+		return nil, err
+	}
+	c.seqs = snap.seqs
+	for _, s := range scopes {
+		for _, m := range queryMethods(s.handle.Type()) {
+			r.Methods++
+			for v := 0; v < Variants; v++ {
+				if err := c.call(ctx, s.name, s.handle, m, v, s.allowed); err != nil {
+					return r, fmt.Errorf("%s.%s variant %d: %w", s.name, m.Name, v, err)
+				}
+			}
+		}
+	}
+	return r, nil
+}
+
+var ctxType = reflect.TypeFor[context.Context]()
+
+// queryMethods returns the generated query methods of a *TenantQueries or
+// *SharedQueries type: those taking a context first. Tenant() and WithTx
+// are not queries.
+func queryMethods(t reflect.Type) []reflect.Method {
+	var out []reflect.Method
+	for i := 0; i < t.NumMethod(); i++ {
+		m := t.Method(i)
+		if m.Type.NumIn() >= 2 && m.Type.In(1) == ctxType {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+type caller struct {
+	rt            *runtime.DB
+	info          *Info
+	tenant, decoy runtime.Tenant
+	report        *Report
+	seqs          map[string]string // sequence -> state after the previous call
+	fresh         int               // counter for values that must not exist yet
+}
+
+// call runs method m of handle in a transaction, with variant v's arguments,
+// and checks what it touched and returned.
+func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m reflect.Method, v int, allowed []string) error {
+	name := scope + "." + m.Name
+	tx, err := c.rt.Pool().Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, "SET LOCAL track_functions = 'all'"); err != nil {
+		return err
+	}
+	// The call runs in a savepoint, so that the transaction can still be
+	// asked what the call touched when the call fails.
+	if _, err := tx.Exec(ctx, "SAVEPOINT difftest_call"); err != nil {
+		return err
+	}
+	before, err := c.probe(ctx, tx, allowed)
+	if err != nil {
+		return err
+	}
+	bound := handle.MethodByName("WithTx").Call([]reflect.Value{reflect.ValueOf(tx)})[0]
+	args := []reflect.Value{reflect.ValueOf(ctx)}
+	g := &argGen{variant: v, tenant: c.tenant.Name(), info: c.info, fresh: &c.fresh}
+	for i := 2; i < m.Type.NumIn(); i++ {
+		args = append(args, g.value(m.Type.In(i), ""))
+	}
+	outs := bound.MethodByName(m.Name).Call(args)
+	rows, callErr := c.collect(outs)
+	c.report.Calls++
+	if callErr != nil && !errors.Is(callErr, pgx.ErrNoRows) {
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT difftest_call"); err != nil {
+			return fmt.Errorf("after %v: %w", callErr, err)
+		}
+		c.fail(name, v, callErr)
+	} else {
+		c.report.OK++
+	}
+	for _, row := range rows {
+		c.report.Rows++
+		if s, ok := foreignString(row, c.decoy.Name()); ok {
+			c.report.Foreign = append(c.report.Foreign, Finding{name, v, fmt.Sprintf("returned a row of %s: %q", c.decoy, s)})
+		}
+	}
+	after, err := c.probe(ctx, tx, allowed)
+	if err != nil {
+		return err
+	}
+	if after.decoy {
+		c.report.DecoyCalls++
+	}
+	for _, f := range foreign(before, after) {
+		c.report.Foreign = append(c.report.Foreign, Finding{name, v, f})
+	}
+	for seq, state := range after.seqs {
+		if old, ok := c.seqs[seq]; ok && old != state && !inSchemas(seq, allowed) {
+			c.report.Foreign = append(c.report.Foreign, Finding{name, v, fmt.Sprintf("moved sequence %s from %s to %s", seq, old, state)})
+			// A leaking setval sets the same value every time: move the
+			// sequence on, so that the next one shows too.
+			n, _ := strconv.ParseInt(state, 10, 64)
+			if err := tx.QueryRow(ctx, "SELECT setval($1::regclass, $2)::text", seq, n+7).Scan(&state); err != nil {
+				return fmt.Errorf("moving %s on: %w", seq, err)
+			}
+			after.seqs[seq] = state
+		}
+	}
+	c.seqs = after.seqs
+	return nil
+}
+
+func (c *caller) fail(name string, v int, err error) {
+	state := "go"
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		state = pgErr.Code
+	}
+	c.report.Errors[state]++
+	if _, ok := c.report.FirstError[name]; !ok {
+		c.report.FirstError[name] = fmt.Sprintf("%s: %v", state, err)
+	}
+	if what, ok := MissStates[state]; ok {
+		c.report.Misses = append(c.report.Misses, Finding{name, v, fmt.Sprintf("%s (%s): %v", state, what, err)})
+	}
+}
+
+func inSchemas(qualified string, schemas []string) bool {
+	schema, _, _ := strings.Cut(qualified, ".")
+	return slices.Contains(schemas, schema)
+}
+
+// snapshot is what a transaction has touched so far outside the schemas a
+// call may use, and the state of every non-public sequence.
+type snapshot struct {
+	counts map[string]int64  // "table alpha.tasks" -> scans + tuples written
+	seqs   map[string]string // "alpha.tasks_id_seq" -> last value
+	decoy  bool              // the session's search_path is the decoy's
+}
+
+// probe takes a snapshot in q's transaction. The pg_stat_xact views are
+// compared before and after a call rather than read once: in PostgreSQL 15
+// they also show counts of earlier transactions of the same backend that
+// have not been flushed yet.
+func (c *caller) probe(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, allowed []string) (*snapshot, error) {
+	const sql = `
+SELECT 'table', schemaname || '.' || relname,
+       coalesce(seq_scan, 0) + coalesce(idx_scan, 0) + n_tup_ins + n_tup_upd + n_tup_del
+  FROM pg_stat_xact_user_tables
+ WHERE schemaname <> ALL ($1::text[])
+UNION ALL
+SELECT 'function', schemaname || '.' || funcname, calls FROM pg_stat_xact_user_functions
+ WHERE schemaname <> ALL ($1::text[])
+UNION ALL
+SELECT 'sequence', quote_ident(schemaname) || '.' || quote_ident(sequencename) || '=' || coalesce(last_value::text, 'unused'), 0
+  FROM pg_sequences WHERE schemaname <> 'public'
+UNION ALL
+SELECT 'path', current_setting('search_path'), 0`
+	rows, err := q.Query(ctx, sql, allowed)
+	if err != nil {
+		return nil, fmt.Errorf("probing what the call touched: %w", err)
+	}
+	defer rows.Close()
+	s := &snapshot{counts: map[string]int64{}, seqs: map[string]string{}}
+	for rows.Next() {
+		var kind, what string
+		var n int64
+		if err := rows.Scan(&kind, &what, &n); err != nil {
+			return nil, err
+		}
+		switch kind {
+		case "sequence":
+			name, state, _ := strings.Cut(what, "=")
+			s.seqs[name] = state
+		case "path":
+			s.decoy = normalizePath(what) == normalizePath(c.decoy.Name()+", public")
+		default:
+			s.counts[kind+" "+what] = n
+		}
+	}
+	return s, rows.Err()
+}
+
+// foreign lists what after shows touched since before.
+func foreign(before, after *snapshot) []string {
+	var out []string
+	for k, n := range after.counts {
+		if n > before.counts[k] {
+			out = append(out, "touched "+k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func normalizePath(p string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(p, " ", ""), `"`, "")
+}
+
+// collect interprets a method's results: the rows it returned and its
+// error. Batch methods return a results type whose Exec, QueryRow or Query
+// method takes a callback; it is called with one built by reflection.
+func (c *caller) collect(outs []reflect.Value) ([]reflect.Value, error) {
+	if len(outs) == 1 && outs[0].Type().Kind() == reflect.Pointer && outs[0].Type() != reflect.TypeFor[error]() {
+		if _, ok := outs[0].Type().MethodByName("Close"); ok {
+			return c.collectBatch(outs[0])
+		}
+	}
+	var err error
+	if last := outs[len(outs)-1]; last.Type() == reflect.TypeFor[error]() {
+		if !last.IsNil() {
+			err = last.Interface().(error)
+		}
+		outs = outs[:len(outs)-1]
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rows []reflect.Value
+	for _, o := range outs {
+		rows = append(rows, rowsOf(o)...)
+	}
+	return rows, nil
+}
+
+func (c *caller) collectBatch(br reflect.Value) ([]reflect.Value, error) {
+	for _, name := range []string{"Exec", "QueryRow", "Query"} {
+		m := br.MethodByName(name)
+		if !m.IsValid() {
+			continue
+		}
+		var rows []reflect.Value
+		var errs []error
+		fn := reflect.MakeFunc(m.Type().In(0), func(args []reflect.Value) []reflect.Value {
+			last := args[len(args)-1]
+			if !last.IsNil() {
+				errs = append(errs, last.Interface().(error))
+				return nil
+			}
+			for _, a := range args[1 : len(args)-1] {
+				rows = append(rows, rowsOf(a)...)
+			}
+			return nil
+		})
+		m.Call([]reflect.Value{fn})
+		return rows, errors.Join(errs...)
+	}
+	return nil, fmt.Errorf("batch results %s have no Exec, QueryRow or Query method", br.Type())
+}
+
+// rowsOf returns the rows a result value holds: the elements of a slice
+// (other than []byte and pgconn.CommandTag), or the value itself.
+func rowsOf(v reflect.Value) []reflect.Value {
+	if v.Type() == reflect.TypeFor[pgconn.CommandTag]() {
+		return nil
+	}
+	if v.Kind() == reflect.Slice && v.Type().Elem().Kind() != reflect.Uint8 {
+		out := make([]reflect.Value, v.Len())
+		for i := range out {
+			out[i] = v.Index(i)
+		}
+		return out
+	}
+	return []reflect.Value{v}
+}
+
+// foreignString returns a string inside v that names the decoy tenant.
+func foreignString(v reflect.Value, decoy string) (string, bool) {
+	switch v.Kind() {
+	case reflect.String:
+		return v.String(), strings.Contains(v.String(), decoy)
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			b := make([]byte, v.Len())
+			reflect.Copy(reflect.ValueOf(b), v)
+			return string(b), strings.Contains(string(b), decoy)
+		}
+		for i := 0; i < v.Len(); i++ {
+			if s, ok := foreignString(v.Index(i), decoy); ok {
+				return s, true
+			}
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return foreignString(v.Elem(), decoy)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if !v.Type().Field(i).IsExported() {
+				continue
+			}
+			if s, ok := foreignString(v.Field(i), decoy); ok {
+				return s, true
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			if s, ok := foreignString(it.Value(), decoy); ok {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
