@@ -17,6 +17,8 @@ import (
 //	1: ids 2, strings "<tenant>-2" (the second), NULL where NULL is possible
 //	2: fresh ids and strings, found nowhere, so that inserts succeed
 //	3: ids 1, strings "shared" (the first seeded row of a shared table)
+//	4: ids 3 (the third row, referenced by nothing else), fresh strings, so
+//	   that inserts referencing existing rows pass unique constraints
 type argGen struct {
 	variant int
 	tenant  string
@@ -50,10 +52,10 @@ func (g *argGen) str(field string) string {
 		return g.tenant
 	case 1:
 		return g.tenant + "-2"
-	case 2:
-		return fmt.Sprintf("%s-new-%d", g.tenant, g.next())
-	default:
+	case 3:
 		return "shared"
+	default:
+		return fmt.Sprintf("%s-new-%d", g.tenant, g.next())
 	}
 }
 
@@ -63,6 +65,8 @@ func (g *argGen) int() int64 {
 		return 2
 	case 2:
 		return int64(100000 + g.next())
+	case 4:
+		return 3
 	default:
 		return 1
 	}

@@ -53,7 +53,7 @@ type Project struct {
 }
 
 // Variants is how many argument sets each method is called with.
-const Variants = 4
+const Variants = 5
 
 // MissStates are the SQLSTATEs that mean a name did not resolve: a reference
 // the generator left to the connection's search_path.
@@ -68,10 +68,13 @@ var MissStates = map[string]string{
 type Finding struct {
 	Method  string // Scope.Method, e.g. Tenant.ListTasks
 	Variant int
+	Kind    string // row, table, function, sequence or miss
 	What    string
 }
 
-func (f Finding) String() string { return fmt.Sprintf("%s (variant %d): %s", f.Method, f.Variant, f.What) }
+func (f Finding) String() string {
+	return fmt.Sprintf("%s (variant %d): %s", f.Method, f.Variant, f.What)
+}
 
 // Report is what a Run found.
 type Report struct {
@@ -91,6 +94,18 @@ type Report struct {
 	Foreign, Misses []Finding
 	// FirstError holds one error message per failing method, for the log.
 	FirstError map[string]string
+	// NeverOK lists the methods none of whose calls succeeded: checked for
+	// what they touched while failing only.
+	NeverOK []string
+}
+
+// Kinds counts Foreign and Misses by kind: "row:3 table:2".
+func (r *Report) Kinds() map[string]int {
+	out := map[string]int{}
+	for _, f := range append(slices.Clone(r.Foreign), r.Misses...) {
+		out[f.Kind]++
+	}
+	return out
 }
 
 // ForeignMethods returns the methods with a foreign access or row or a miss.
@@ -146,10 +161,14 @@ func Run(ctx context.Context, rt *runtime.DB, p Project, info *Info, tenant, dec
 	for _, s := range scopes {
 		for _, m := range queryMethods(s.handle.Type()) {
 			r.Methods++
+			ok := r.OK
 			for v := 0; v < Variants; v++ {
 				if err := c.call(ctx, s.name, s.handle, m, v, s.allowed); err != nil {
 					return r, fmt.Errorf("%s.%s variant %d: %w", s.name, m.Name, v, err)
 				}
+			}
+			if r.OK == ok {
+				r.NeverOK = append(r.NeverOK, s.name+"."+m.Name)
 			}
 		}
 	}
@@ -222,7 +241,7 @@ func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m
 	for _, row := range rows {
 		c.report.Rows++
 		if s, ok := foreignString(row, c.decoy.Name()); ok {
-			c.report.Foreign = append(c.report.Foreign, Finding{name, v, fmt.Sprintf("returned a row of %s: %q", c.decoy, s)})
+			c.report.Foreign = append(c.report.Foreign, Finding{name, v, "row", fmt.Sprintf("returned a row of %s: %q", c.decoy, s)})
 		}
 	}
 	after, err := c.probe(ctx, tx, allowed)
@@ -233,11 +252,12 @@ func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m
 		c.report.DecoyCalls++
 	}
 	for _, f := range foreign(before, after) {
-		c.report.Foreign = append(c.report.Foreign, Finding{name, v, f})
+		kind, _, _ := strings.Cut(f, " ")
+		c.report.Foreign = append(c.report.Foreign, Finding{name, v, kind, "touched " + f})
 	}
 	for seq, state := range after.seqs {
 		if old, ok := c.seqs[seq]; ok && old != state && !inSchemas(seq, allowed) {
-			c.report.Foreign = append(c.report.Foreign, Finding{name, v, fmt.Sprintf("moved sequence %s from %s to %s", seq, old, state)})
+			c.report.Foreign = append(c.report.Foreign, Finding{name, v, "sequence", fmt.Sprintf("moved sequence %s from %s to %s", seq, old, state)})
 			// A leaking setval sets the same value every time: move the
 			// sequence on, so that the next one shows too.
 			n, _ := strconv.ParseInt(state, 10, 64)
@@ -262,7 +282,7 @@ func (c *caller) fail(name string, v int, err error) {
 		c.report.FirstError[name] = fmt.Sprintf("%s: %v", state, err)
 	}
 	if what, ok := MissStates[state]; ok {
-		c.report.Misses = append(c.report.Misses, Finding{name, v, fmt.Sprintf("%s (%s): %v", state, what, err)})
+		c.report.Misses = append(c.report.Misses, Finding{name, v, "miss", fmt.Sprintf("%s (%s): %v", state, what, err)})
 	}
 }
 
@@ -329,7 +349,7 @@ func foreign(before, after *snapshot) []string {
 	var out []string
 	for k, n := range after.counts {
 		if n > before.counts[k] {
-			out = append(out, "touched "+k)
+			out = append(out, k)
 		}
 	}
 	sort.Strings(out)

@@ -102,6 +102,9 @@ func TestDifferentialIsolation(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("seeded rows: public %d, alpha %d, bravo %d", info.Seeded["public"], info.Seeded["alpha"], info.Seeded["bravo"])
+			for tbl, why := range info.Refused {
+				t.Logf("seeding %s: a row was refused: %s", tbl, why)
+			}
 			for _, p := range paths {
 				t.Run(p.name, func(t *testing.T) {
 					rt := p.open(t, url)
@@ -122,8 +125,13 @@ func TestDifferentialIsolation(t *testing.T) {
 	}
 	for _, p := range paths {
 		r := totals[p.name]
-		t.Logf("%s: %d methods, %d calls (%d ok, %d under the decoy search_path), %d rows checked, %d foreign accesses or rows (all in knownLeaks: %d methods), %d misses, errors by SQLSTATE: %s",
-			p.name, r.Methods, r.Calls, r.OK, r.DecoyCalls, r.Rows, len(r.Foreign), len(r.ForeignMethods()), len(r.Misses), r.ErrorSummary())
+		k := r.Kinds()
+		t.Logf("%s: %d projects, %d methods, %d calls (%d ok, %d under the decoy search_path), %d rows checked; "+
+			"foreign: %d rows, %d table accesses, %d function calls, %d sequence moves, %d misses, in %d methods (%d known leaks); "+
+			"errors by SQLSTATE: %s; methods that never succeeded: %d",
+			p.name, len(projects), r.Methods, r.Calls, r.OK, r.DecoyCalls, r.Rows,
+			k["row"], k["table"], k["function"], k["sequence"], k["miss"], len(r.ForeignMethods()), len(knownLeaks),
+			r.ErrorSummary(), len(r.NeverOK))
 	}
 }
 
@@ -145,6 +153,9 @@ func check(t *testing.T, project string, r *difftest.Report, leaked map[string]b
 		}
 		t.Errorf("%s: %s", project, f)
 	}
+	if len(r.NeverOK) > 0 {
+		t.Logf("never succeeded (checked while failing only): %s", strings.Join(r.NeverOK, ", "))
+	}
 	if testing.Verbose() {
 		var ms []string
 		for m := range r.FirstError {
@@ -163,6 +174,9 @@ func add(total, r *difftest.Report) {
 	total.OK += r.OK
 	total.Rows += r.Rows
 	total.DecoyCalls += r.DecoyCalls
+	for _, m := range r.NeverOK {
+		total.NeverOK = append(total.NeverOK, r.Project+"."+m)
+	}
 	total.Foreign = append(total.Foreign, r.Foreign...)
 	total.Misses = append(total.Misses, r.Misses...)
 	for k, v := range r.Errors {

@@ -21,6 +21,9 @@ type Info struct {
 	Enums map[string][]string
 	// Seeded counts the rows Seed wrote per schema.
 	Seeded map[string]int
+	// Refused holds, per table, why a seed row was refused (the first
+	// reason): those tables have fewer rows, or none.
+	Refused map[string]string
 }
 
 // Setup migrates the database at url for p on a plain runtime (search_path
@@ -49,7 +52,7 @@ func Setup(ctx context.Context, url string, p Project, tenants ...runtime.Tenant
 		return nil, err
 	}
 	defer conn.Release()
-	info := &Info{Enums: map[string][]string{}, Seeded: map[string]int{}}
+	info := &Info{Enums: map[string][]string{}, Seeded: map[string]int{}, Refused: map[string]string{}}
 	schemas := []string{"public"}
 	markers := []string{"shared"}
 	for _, t := range tenants {
@@ -57,7 +60,7 @@ func Setup(ctx context.Context, url string, p Project, tenants ...runtime.Tenant
 		markers = append(markers, t.Name())
 	}
 	for i, s := range schemas {
-		n, err := seedSchema(ctx, conn.Conn(), s, markers[i])
+		n, err := seedSchema(ctx, conn.Conn(), s, markers[i], info.Refused)
 		if err != nil {
 			return nil, fmt.Errorf("seeding %s: %w", s, err)
 		}
@@ -102,12 +105,23 @@ type seedColumn struct {
 // seedSchema writes SeedRows rows into every table of schema, parents
 // before children, with ids 1..SeedRows and strings carrying marker: the
 // first row's strings are marker itself, the others marker-2, marker-3. A
-// row that a constraint refuses is skipped. Sequences owned by columns are
-// then moved past anything a test call inserts explicitly.
-func seedSchema(ctx context.Context, conn *pgx.Conn, schema, marker string) (int, error) {
+// row that a constraint refuses is skipped. Sequences owned by columns
+// start past anything seeded or inserted explicitly by a test call.
+func seedSchema(ctx context.Context, conn *pgx.Conn, schema, marker string, refused map[string]string) (int, error) {
 	tables, err := tablesInOrder(ctx, conn, schema)
 	if err != nil {
 		return 0, err
+	}
+	// Sequences first: rows that triggers write while the seed rows go in
+	// (audit rows, say) must not take the seed rows' explicit ids.
+	_, err = conn.Exec(ctx, `
+SELECT setval(s, 50000) FROM (
+  SELECT pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname) AS s
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+) x WHERE s IS NOT NULL`, schema)
+	if err != nil {
+		return 0, fmt.Errorf("moving sequences: %w", err)
 	}
 	seeded := 0
 	for _, tbl := range tables {
@@ -122,17 +136,10 @@ func seedSchema(ctx context.Context, conn *pgx.Conn, schema, marker string) (int
 			}
 			if _, err := conn.Exec(ctx, sql); err == nil {
 				seeded++
+			} else if _, ok := refused[tbl.ident]; !ok {
+				refused[tbl.ident] = err.Error()
 			}
 		}
-	}
-	_, err = conn.Exec(ctx, `
-SELECT setval(s, 50000) FROM (
-  SELECT pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname) AS s
-  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-) x WHERE s IS NOT NULL`, schema)
-	if err != nil {
-		return 0, fmt.Errorf("moving sequences: %w", err)
 	}
 	return seeded, nil
 }
