@@ -68,7 +68,7 @@ var MissStates = map[string]string{
 type Finding struct {
 	Method  string // Scope.Method, e.g. Tenant.ListTasks
 	Variant int
-	Kind    string // row, table, function, sequence or miss
+	Kind    string // row, table, function, sequence, miss or outcome
 	What    string
 }
 
@@ -83,9 +83,12 @@ type Report struct {
 	Calls   int // method calls made
 	OK      int // calls that returned no error
 	Rows    int // result rows checked for the decoy's name
-	// DecoyCalls counts the calls that ran on a connection whose search_path
-	// was the decoy's (read inside the call's transaction).
-	DecoyCalls int
+	// Paths counts the calls by the search_path they ran under (read inside
+	// each call's transaction; see CallsUnder).
+	Paths map[string]int
+	// Outcomes records each call's outcome, "rows=N" or "error=SQLSTATE",
+	// keyed Scope.Method/variant, to compare runs under different paths.
+	Outcomes map[string]string
 	// Errors counts failed calls by SQLSTATE ("go" when the error did not
 	// come from PostgreSQL, e.g. pgx could not encode an argument).
 	Errors map[string]int
@@ -99,11 +102,35 @@ type Report struct {
 	NeverOK []string
 }
 
+// CallsUnder returns how many calls ran under search_path path (spaces
+// and quotes aside: "bravo, public", or "" for the empty path).
+func (r *Report) CallsUnder(path string) int { return r.Paths[normalizePath(path)] }
+
 // Kinds counts Foreign and Misses by kind: "row:3 table:2".
 func (r *Report) Kinds() map[string]int {
 	out := map[string]int{}
 	for _, f := range append(slices.Clone(r.Foreign), r.Misses...) {
 		out[f.Kind]++
+	}
+	return out
+}
+
+// Compare returns a finding for every call of r whose outcome (row count or
+// SQLSTATE) differs from its outcome in base: a query whose meaning
+// depends on the connection's search_path.
+func Compare(base, r *Report) []Finding {
+	var out []Finding
+	keys := make([]string, 0, len(base.Outcomes))
+	for k := range base.Outcomes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if got := r.Outcomes[k]; got != base.Outcomes[k] {
+			method, variant, _ := strings.Cut(k, "/")
+			v, _ := strconv.Atoi(variant)
+			out = append(out, Finding{method, v, "outcome", fmt.Sprintf("%s here, %s under the tenant's own search_path", got, base.Outcomes[k])})
+		}
 	}
 	return out
 }
@@ -142,7 +169,8 @@ func (r *Report) ErrorSummary() string {
 // Run calls every query method of p for tenant on rt, whose connections are
 // expected to have search_path = decoy, public; info is what Setup returned.
 func Run(ctx context.Context, rt *runtime.DB, p Project, info *Info, tenant, decoy runtime.Tenant) (*Report, error) {
-	r := &Report{Project: p.Name, Errors: map[string]int{}, FirstError: map[string]string{}}
+	r := &Report{Project: p.Name, Errors: map[string]int{}, FirstError: map[string]string{},
+		Paths: map[string]int{}, Outcomes: map[string]string{}}
 	dbv := reflect.ValueOf(p.New).Call([]reflect.Value{reflect.ValueOf(rt)})[0]
 	scopes := []struct {
 		name    string
@@ -230,13 +258,15 @@ func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m
 	outs := bound.MethodByName(m.Name).Call(args)
 	rows, callErr := c.collect(outs)
 	c.report.Calls++
+	key := fmt.Sprintf("%s/%d", name, v)
 	if callErr != nil && !errors.Is(callErr, pgx.ErrNoRows) {
 		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT difftest_call"); err != nil {
 			return fmt.Errorf("after %v: %w", callErr, err)
 		}
-		c.fail(name, v, callErr)
+		c.report.Outcomes[key] = "error=" + c.fail(name, v, callErr)
 	} else {
 		c.report.OK++
+		c.report.Outcomes[key] = fmt.Sprintf("rows=%d", len(rows))
 	}
 	for _, row := range rows {
 		c.report.Rows++
@@ -248,9 +278,7 @@ func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m
 	if err != nil {
 		return err
 	}
-	if after.decoy {
-		c.report.DecoyCalls++
-	}
+	c.report.Paths[after.path]++
 	for _, f := range foreign(before, after) {
 		kind, _, _ := strings.Cut(f, " ")
 		c.report.Foreign = append(c.report.Foreign, Finding{name, v, kind, "touched " + f})
@@ -271,8 +299,8 @@ func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m
 	return nil
 }
 
-func (c *caller) fail(name string, v int, err error) {
-	state := "go"
+func (c *caller) fail(name string, v int, err error) (state string) {
+	state = "go"
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		state = pgErr.Code
@@ -284,6 +312,7 @@ func (c *caller) fail(name string, v int, err error) {
 	if what, ok := MissStates[state]; ok {
 		c.report.Misses = append(c.report.Misses, Finding{name, v, "miss", fmt.Sprintf("%s (%s): %v", state, what, err)})
 	}
+	return state
 }
 
 func inSchemas(qualified string, schemas []string) bool {
@@ -296,7 +325,7 @@ func inSchemas(qualified string, schemas []string) bool {
 type snapshot struct {
 	counts map[string]int64  // "table alpha.tasks" -> scans + tuples written
 	seqs   map[string]string // "alpha.tasks_id_seq" -> last value
-	decoy  bool              // the session's search_path is the decoy's
+	path   string            // the session's search_path, normalised
 }
 
 // probe takes a snapshot in q's transaction. The pg_stat_xact views are
@@ -336,7 +365,7 @@ SELECT 'path', current_setting('search_path'), 0`
 			name, state, _ := strings.Cut(what, "=")
 			s.seqs[name] = state
 		case "path":
-			s.decoy = normalizePath(what) == normalizePath(c.decoy.Name()+", public")
+			s.path = normalizePath(what)
 		default:
 			s.counts[kind+" "+what] = n
 		}
@@ -357,7 +386,7 @@ func foreign(before, after *snapshot) []string {
 }
 
 func normalizePath(p string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(p, " ", ""), `"`, "")
+	return strings.NewReplacer(" ", "", `"`, "", "'", "").Replace(p)
 }
 
 // collect interprets a method's results: the rows it returned and its

@@ -69,28 +69,44 @@ var knownLeaks = map[string]string{
 	"adversarial.Shared.ShadowInSubqueryOnly": "taken for a shared query, tasks outside the subquery's CTE unqualified: bravo.tasks read",
 	"adversarial.Shared.NextAuditIDBySerial":  "taken for a shared query, pg_get_serial_sequence('audit', 'id'): bravo.audit_id_seq moved",
 	"adversarial.Shared.CurrentSchema":        "current_schema() is the session's: returns bravo",
+	"adversarial.Tenant.AuditIfPresent":       "to_regclass('audit') resolved at run time: bravo.audit under the decoy, NULL (no rows) under an empty search_path",
 }
 
-// path is one way of reaching the database with a decoy search_path.
+// path is one way of reaching the database, with the search_path every
+// call must run under.
 type path struct {
-	name string
-	open func(t *testing.T, url string) *runtime.DB
+	name   string
+	search string // as SET search_path TO takes it
+	open   func(t *testing.T, url, search string) *runtime.DB
+	// compare: each call's outcome (row count or SQLSTATE) must be the one
+	// it has under the tenant's own path: a query's meaning must not depend
+	// on the connection's search_path. Only for paths on the same exec mode.
+	compare bool
 }
 
 var paths = []path{
-	{"direct", openDirect},
-	{"pgbouncer", openPgBouncer},
+	// The baseline: what each query means in alpha.
+	{"own", alpha.Ident() + ", public", openDirect, false},
+	// The decoy, set on connect.
+	{"decoy", bravo.Ident() + ", public", openDirect, true},
+	// No schema at all: any name left unqualified fails, or comes out
+	// different (to_regclass, current_schema).
+	{"empty", "''", openDirect, true},
+	// The decoy, left on PgBouncer's server connections by another client.
+	{"pgbouncer", bravo.Ident() + ", public", openPgBouncer, false},
 }
 
 // TestDifferentialIsolation runs every generated query of every project for
 // alpha on connections whose search_path is "bravo, public": directly (set
 // on connect) and through PgBouncer in transaction mode (left on the shared
-// server connections by another client). Each must touch and return only
-// alpha's and public's data; see package difftest for the oracle.
+// server connections by another client), and also on connections whose
+// search_path is empty. Each must touch and return only alpha's and
+// public's data, and mean the same as under alpha's own path; see package
+// difftest for the oracle.
 func TestDifferentialIsolation(t *testing.T) {
 	totals := map[string]*difftest.Report{}
 	for _, p := range paths {
-		totals[p.name] = &difftest.Report{Project: "all", Errors: map[string]int{}}
+		totals[p.name] = &difftest.Report{Project: "all", Errors: map[string]int{}, Paths: map[string]int{}}
 	}
 	leaked := map[string]bool{}
 	for _, proj := range projects {
@@ -105,14 +121,20 @@ func TestDifferentialIsolation(t *testing.T) {
 			for tbl, why := range info.Refused {
 				t.Logf("seeding %s: a row was refused: %s", tbl, why)
 			}
+			var own *difftest.Report
 			for _, p := range paths {
 				t.Run(p.name, func(t *testing.T) {
-					rt := p.open(t, url)
+					rt := p.open(t, url, p.search)
 					r, err := difftest.Run(ctx, rt, proj, info, alpha, bravo)
 					if err != nil {
 						t.Fatal(err)
 					}
-					check(t, proj.Name, r, leaked)
+					if own == nil {
+						own = r
+					} else if p.compare {
+						r.Foreign = append(r.Foreign, difftest.Compare(own, r)...)
+					}
+					check(t, proj.Name, p, r, leaked)
 					add(totals[p.name], r)
 				})
 			}
@@ -126,23 +148,27 @@ func TestDifferentialIsolation(t *testing.T) {
 	for _, p := range paths {
 		r := totals[p.name]
 		k := r.Kinds()
-		t.Logf("%s: %d projects, %d methods, %d calls (%d ok, %d under the decoy search_path), %d rows checked; "+
-			"foreign: %d rows, %d table accesses, %d function calls, %d sequence moves, %d misses, in %d methods (%d known leaks); "+
+		t.Logf("%s (search_path %s): %d projects, %d methods, %d calls (%d ok, %d under that path), %d rows checked; "+
+			"foreign: %d rows, %d table accesses, %d function calls, %d sequence moves, %d misses, %d outcomes unlike the own path's, in %d methods (%d known leaks); "+
 			"errors by SQLSTATE: %s; methods that never succeeded: %d",
-			p.name, len(projects), r.Methods, r.Calls, r.OK, r.DecoyCalls, r.Rows,
-			k["row"], k["table"], k["function"], k["sequence"], k["miss"], len(r.ForeignMethods()), len(knownLeaks),
+			p.name, p.search, len(projects), r.Methods, r.Calls, r.OK, r.CallsUnder(p.search), r.Rows,
+			k["row"], k["table"], k["function"], k["sequence"], k["miss"], k["outcome"], len(r.ForeignMethods()), len(knownLeaks),
 			r.ErrorSummary(), len(r.NeverOK))
 	}
 }
 
 // check fails the test for foreign accesses and misses outside knownLeaks,
 // logs the known ones, and records which known leaks leaked.
-func check(t *testing.T, project string, r *difftest.Report, leaked map[string]bool) {
+func check(t *testing.T, project string, p path, r *difftest.Report, leaked map[string]bool) {
 	t.Helper()
-	t.Logf("%d methods, %d calls (%d ok, %d under the decoy search_path), %d rows checked, %d foreign, %d misses, errors: %s",
-		r.Methods, r.Calls, r.OK, r.DecoyCalls, r.Rows, len(r.Foreign), len(r.Misses), r.ErrorSummary())
-	if r.DecoyCalls == 0 {
-		t.Errorf("no call ran under search_path %s, public: the decoy is not in place, nothing was tested", bravo)
+	under := r.CallsUnder(p.search)
+	t.Logf("%d methods, %d calls (%d ok, %d under search_path %s), %d rows checked, %d foreign, %d misses, errors: %s",
+		r.Methods, r.Calls, r.OK, under, p.search, r.Rows, len(r.Foreign), len(r.Misses), r.ErrorSummary())
+	switch {
+	case under == 0:
+		t.Errorf("no call ran under search_path %s (%v): the path is not in place, nothing was tested", p.search, r.Paths)
+	case under < r.Calls && p.compare:
+		t.Errorf("%d of %d calls ran under search_path %s (%v)", under, r.Calls, p.search, r.Paths)
 	}
 	for _, f := range append(append([]difftest.Finding{}, r.Foreign...), r.Misses...) {
 		key := project + "." + f.Method
@@ -173,7 +199,9 @@ func add(total, r *difftest.Report) {
 	total.Calls += r.Calls
 	total.OK += r.OK
 	total.Rows += r.Rows
-	total.DecoyCalls += r.DecoyCalls
+	for k, v := range r.Paths {
+		total.Paths[k] += v
+	}
 	for _, m := range r.NeverOK {
 		total.NeverOK = append(total.NeverOK, r.Project+"."+m)
 	}
@@ -192,15 +220,15 @@ func add(total, r *difftest.Report) {
 }
 
 // openDirect opens a runtime on url whose connections all start with
-// search_path = bravo, public.
-func openDirect(t *testing.T, url string) *runtime.DB {
+// search_path = search.
+func openDirect(t *testing.T, url, search string) *runtime.DB {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = 2
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "SET search_path TO "+bravo.Ident()+", public")
+		_, err := c.Exec(ctx, "SET search_path TO "+search)
 		return err
 	}
 	rt, err := runtime.OpenConfig(context.Background(), cfg)
@@ -215,7 +243,7 @@ func openDirect(t *testing.T, url string) *runtime.DB {
 // leaving search_path = bravo, public on every server connection PgBouncer
 // has for the database. Without a PgBouncer it skips, or fails under
 // CI=true.
-func openPgBouncer(t *testing.T, url string) *runtime.DB {
+func openPgBouncer(t *testing.T, url, search string) *runtime.DB {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	bouncerURL, err := difftest.PgBouncerURL(url)
@@ -236,11 +264,11 @@ func openPgBouncer(t *testing.T, url string) *runtime.DB {
 	if size <= 0 {
 		size = 4
 	}
-	backends, err := difftest.Pollute(ctx, bouncerURL, bravo.Ident()+", public", size)
+	backends, err := difftest.Pollute(ctx, bouncerURL, search, size)
 	if err != nil {
 		t.Fatalf("leaving the decoy search_path on PgBouncer's server connections: %v", err)
 	}
-	t.Logf("search_path %s, public left on %d server connection(s)", bravo, len(backends))
+	t.Logf("search_path %s left on %d server connection(s)", search, len(backends))
 	cfg, err := pgxpool.ParseConfig(bouncerURL)
 	if err != nil {
 		t.Fatal(err)

@@ -112,7 +112,7 @@ func TestOracleCatchesEveryKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := difftest.Run(ctx, openDirect(t, url), proj, info, alpha, bravo)
+	r, err := difftest.Run(ctx, openDirect(t, url, bravo.Ident()+", public"), proj, info, alpha, bravo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,8 +142,8 @@ func TestOracleCatchesEveryKind(t *testing.T) {
 			t.Errorf("%s is qualified but reported: %v", m, kinds)
 		}
 	}
-	if r.Methods != 10 || r.Calls != 10*difftest.Variants || r.DecoyCalls != r.Calls {
-		t.Errorf("%d methods, %d calls, %d under the decoy; want 10, %d, all", r.Methods, r.Calls, r.DecoyCalls, 10*difftest.Variants)
+	if r.Methods != 10 || r.Calls != 10*difftest.Variants || r.CallsUnder("bravo, public") != r.Calls {
+		t.Errorf("%d methods, %d calls, %v paths; want 10, %d, all bravo's", r.Methods, r.Calls, r.Paths, 10*difftest.Variants)
 	}
 	if r.Rows == 0 {
 		t.Error("no rows checked")
