@@ -21,12 +21,16 @@ import (
 	booktest "github.com/tenantgen/tenantgen/example/sqlc/booktest/db"
 	jets "github.com/tenantgen/tenantgen/example/sqlc/jets/db"
 	ondeck "github.com/tenantgen/tenantgen/example/sqlc/ondeck/db"
+	"github.com/tenantgen/tenantgen/gen/sqlcrun"
 	"github.com/tenantgen/tenantgen/internal/difftest"
 	"github.com/tenantgen/tenantgen/internal/pgtest"
 	"github.com/tenantgen/tenantgen/runtime"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m, "difftest") }
+func TestMain(m *testing.M) {
+	sqlcrun.ServeChild() // TestFixturesUpToDate runs the generator, which runs sqlc as a child
+	pgtest.Main(m, "difftest")
+}
 
 // Every example and test project with a generated package. A project added
 // here is run query by query; a query added to a project needs nothing.
