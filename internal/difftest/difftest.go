@@ -237,12 +237,11 @@ func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m
 		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, "SET LOCAL track_functions = 'all'"); err != nil {
-		return err
-	}
-	// The call runs in a savepoint, so that the transaction can still be
-	// asked what the call touched when the call fails.
-	if _, err := tx.Exec(ctx, "SAVEPOINT difftest_call"); err != nil {
+	// Function calls are counted only with track_functions on. The call runs
+	// in a savepoint, so that the transaction can still be asked what the
+	// call touched when the call fails. One round trip, on the simple
+	// protocol, for both.
+	if _, err := tx.Conn().PgConn().Exec(ctx, "SET LOCAL track_functions = 'all'; SAVEPOINT difftest_call").ReadAll(); err != nil {
 		return err
 	}
 	before, err := c.probe(ctx, tx, allowed)

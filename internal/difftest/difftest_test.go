@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,37 +114,25 @@ func TestDifferentialIsolation(t *testing.T) {
 		totals[p.name] = &difftest.Report{Project: "all", Errors: map[string]int{}, Paths: map[string]int{}}
 	}
 	leaked := map[string]bool{}
-	for _, proj := range projects {
-		t.Run(strings.ReplaceAll(proj.Name, "/", "_"), func(t *testing.T) {
-			ctx := context.Background()
-			url := pgtest.NewDatabase(t)
-			info, err := difftest.Setup(ctx, url, proj, alpha, bravo)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("seeded rows: public %d, alpha %d, bravo %d", info.Seeded["public"], info.Seeded["alpha"], info.Seeded["bravo"])
-			for tbl, why := range info.Refused {
-				t.Logf("seeding %s: a row was refused: %s", tbl, why)
-			}
-			var own *difftest.Report
-			for _, p := range paths {
-				t.Run(p.name, func(t *testing.T) {
-					rt := p.open(t, url, p.search)
-					r, err := difftest.Run(ctx, rt, proj, info, alpha, bravo)
-					if err != nil {
-						t.Fatal(err)
+	var mu sync.Mutex // guards totals and leaked, shared by the parallel subtests
+	// The group returns when all its parallel subtests have.
+	t.Run("projects", func(t *testing.T) {
+		for _, proj := range projects {
+			t.Run(strings.ReplaceAll(proj.Name, "/", "_"), func(t *testing.T) {
+				t.Parallel() // each in a database of its own
+				reports := runProject(t, proj)
+				mu.Lock()
+				defer mu.Unlock()
+				for i, p := range paths {
+					if reports[i] == nil {
+						continue
 					}
-					if own == nil {
-						own = r
-					} else if p.compare {
-						r.Foreign = append(r.Foreign, difftest.Compare(own, r)...)
-					}
-					check(t, proj.Name, p, r, leaked)
-					add(totals[p.name], r)
-				})
-			}
-		})
-	}
+					check(t, proj.Name, p, reports[i], leaked)
+					add(totals[p.name], reports[i])
+				}
+			})
+		}
+	})
 	for key := range knownLeaks {
 		if !leaked[key] && !t.Failed() {
 			t.Errorf("%s is in knownLeaks but did not leak: the generator qualifies it now; remove it from knownLeaks", key)
@@ -159,6 +148,36 @@ func TestDifferentialIsolation(t *testing.T) {
 			k["row"], k["table"], k["function"], k["sequence"], k["miss"], k["outcome"], len(r.ForeignMethods()), len(knownLeaks),
 			r.ErrorSummary(), len(r.NeverOK))
 	}
+}
+
+// runProject sets up proj's database and runs it under every path; a
+// path that skips (no PgBouncer) has a nil report.
+func runProject(t *testing.T, proj difftest.Project) []*difftest.Report {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	info, err := difftest.Setup(ctx, url, proj, alpha, bravo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seeded rows: public %d, alpha %d, bravo %d", info.Seeded["public"], info.Seeded["alpha"], info.Seeded["bravo"])
+	for tbl, why := range info.Refused {
+		t.Logf("seeding %s: a row was refused: %s", tbl, why)
+	}
+	reports := make([]*difftest.Report, len(paths))
+	for i, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			rt := p.open(t, url, p.search)
+			r, err := difftest.Run(ctx, rt, proj, info, alpha, bravo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i > 0 && p.compare {
+				r.Foreign = append(r.Foreign, difftest.Compare(reports[0], r)...)
+			}
+			reports[i] = r
+		})
+	}
+	return reports
 }
 
 // check fails the test for foreign accesses and misses outside knownLeaks,
