@@ -75,6 +75,8 @@ var knownLeaks = map[string]string{
 	"adversarial.Shared.NextAuditIDBySerial":  "taken for a shared query, pg_get_serial_sequence('audit', 'id'): bravo.audit_id_seq moved",
 	"adversarial.Shared.CurrentSchema":        "current_schema() is the session's: returns bravo",
 	"adversarial.Tenant.AuditIfPresent":       "to_regclass('audit') resolved at run time: bravo.audit under the decoy, NULL (no rows) under an empty search_path",
+	"adversarial.Tenant.ShadowSharedTable":    "the CTE named plans hides the shared table inside its own body: plans left to the search_path (public by luck under the decoy, 42P01 under an empty one)",
+	"adversarial.Shared.ShadowInUnionBranch":  "taken for a shared query (a CTE in the second UNION branch hides tasks everywhere): the first branch's tasks read bravo.tasks",
 }
 
 // path is one way of reaching the database, with the search_path every
