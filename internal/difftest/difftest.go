@@ -166,8 +166,11 @@ func (r *Report) ErrorSummary() string {
 	return b.String()
 }
 
-// Run calls every query method of p for tenant on rt, whose connections are
-// expected to have search_path = decoy, public; info is what Setup returned.
+// Run calls every query method of p for tenant on rt, info being what Setup
+// returned, and reports what each call touched and returned that belongs
+// to neither tenant's schema nor public (for a shared method: to anything
+// but public), rows naming decoy, and misses. The search_path the calls ran
+// under is in Report.Paths: Run sets none.
 func Run(ctx context.Context, rt *runtime.DB, p Project, info *Info, tenant, decoy runtime.Tenant) (*Report, error) {
 	r := &Report{Project: p.Name, Errors: map[string]int{}, FirstError: map[string]string{},
 		Paths: map[string]int{}, Outcomes: map[string]string{}}
@@ -181,11 +184,6 @@ func Run(ctx context.Context, rt *runtime.DB, p Project, info *Info, tenant, dec
 		{"Shared", dbv.MethodByName("Shared").Call(nil)[0], []string{"public"}},
 	}
 	c := &caller{rt: rt, info: info, tenant: tenant, decoy: decoy, report: r}
-	snap, err := c.probe(ctx, rt.Pool(), []string{})
-	if err != nil {
-		return nil, err
-	}
-	c.seqs = snap.seqs
 	for _, s := range scopes {
 		for _, m := range queryMethods(s.handle.Type()) {
 			r.Methods++
@@ -224,8 +222,7 @@ type caller struct {
 	info          *Info
 	tenant, decoy runtime.Tenant
 	report        *Report
-	seqs          map[string]string // sequence -> state after the previous call
-	fresh         int               // counter for values that must not exist yet
+	fresh         int // counter for values that must not exist yet
 }
 
 // call runs method m of handle in a transaction, with variant v's arguments,
@@ -248,21 +245,47 @@ func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m
 	if err != nil {
 		return err
 	}
+	rows, callErr := c.invoke(ctx, tx, handle, m, v)
+	if callErr != nil {
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT difftest_call"); err != nil {
+			return fmt.Errorf("after %v: %w", callErr, err)
+		}
+	}
+	c.record(name, v, rows, callErr)
+	after, err := c.probe(ctx, tx, allowed)
+	if err != nil {
+		return err
+	}
+	c.report.Paths[after.path]++
+	for _, f := range foreign(before, after) {
+		kind, _, _ := strings.Cut(f, " ")
+		c.report.Foreign = append(c.report.Foreign, Finding{name, v, kind, "touched " + f})
+	}
+	return c.checkSequences(ctx, tx, name, v, before, after, allowed)
+}
+
+// invoke calls m on handle bound to tx, with variant v's arguments, and
+// returns the rows it returned. No rows (pgx.ErrNoRows) is not an error.
+func (c *caller) invoke(ctx context.Context, tx pgx.Tx, handle reflect.Value, m reflect.Method, v int) ([]reflect.Value, error) {
 	bound := handle.MethodByName("WithTx").Call([]reflect.Value{reflect.ValueOf(tx)})[0]
 	args := []reflect.Value{reflect.ValueOf(ctx)}
 	g := &argGen{variant: v, tenant: c.tenant.Name(), info: c.info, fresh: &c.fresh}
 	for i := 2; i < m.Type.NumIn(); i++ {
 		args = append(args, g.value(m.Type.In(i), ""))
 	}
-	outs := bound.MethodByName(m.Name).Call(args)
-	rows, callErr := c.collect(outs)
+	rows, err := c.collect(bound.MethodByName(m.Name).Call(args))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = nil
+	}
+	return rows, err
+}
+
+// record counts a call's outcome and checks its rows for the decoy's name.
+func (c *caller) record(name string, v int, rows []reflect.Value, err error) {
 	c.report.Calls++
 	key := fmt.Sprintf("%s/%d", name, v)
-	if callErr != nil && !errors.Is(callErr, pgx.ErrNoRows) {
-		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT difftest_call"); err != nil {
-			return fmt.Errorf("after %v: %w", callErr, err)
-		}
-		c.report.Outcomes[key] = "error=" + c.fail(name, v, callErr)
+	if err != nil {
+		c.report.Outcomes[key] = "error=" + c.fail(name, v, err)
 	} else {
 		c.report.OK++
 		c.report.Outcomes[key] = fmt.Sprintf("rows=%d", len(rows))
@@ -273,28 +296,24 @@ func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m
 			c.report.Foreign = append(c.report.Foreign, Finding{name, v, "row", fmt.Sprintf("returned a row of %s: %q", c.decoy, s)})
 		}
 	}
-	after, err := c.probe(ctx, tx, allowed)
-	if err != nil {
-		return err
-	}
-	c.report.Paths[after.path]++
-	for _, f := range foreign(before, after) {
-		kind, _, _ := strings.Cut(f, " ")
-		c.report.Foreign = append(c.report.Foreign, Finding{name, v, kind, "touched " + f})
-	}
+}
+
+// checkSequences reports the sequences outside allowed that the call moved.
+// Sequence changes are not transactional: they survive the rollback, and a
+// leaking setval sets the same value on every call, so a moved sequence is
+// moved on, for the next call's leak to show too.
+func (c *caller) checkSequences(ctx context.Context, tx pgx.Tx, name string, v int, before, after *snapshot, allowed []string) error {
 	for seq, state := range after.seqs {
-		if old, ok := c.seqs[seq]; ok && old != state && !inSchemas(seq, allowed) {
-			c.report.Foreign = append(c.report.Foreign, Finding{name, v, "sequence", fmt.Sprintf("moved sequence %s from %s to %s", seq, old, state)})
-			// A leaking setval sets the same value every time: move the
-			// sequence on, so that the next one shows too.
-			n, _ := strconv.ParseInt(state, 10, 64)
-			if err := tx.QueryRow(ctx, "SELECT setval($1::regclass, $2)::text", seq, n+7).Scan(&state); err != nil {
-				return fmt.Errorf("moving %s on: %w", seq, err)
-			}
-			after.seqs[seq] = state
+		old, ok := before.seqs[seq]
+		if !ok || old == state || inSchemas(seq, allowed) {
+			continue
+		}
+		c.report.Foreign = append(c.report.Foreign, Finding{name, v, "sequence", fmt.Sprintf("moved sequence %s from %s to %s", seq, old, state)})
+		n, _ := strconv.ParseInt(state, 10, 64)
+		if _, err := tx.Exec(ctx, "SELECT setval($1::regclass, $2)", seq, n+7); err != nil {
+			return fmt.Errorf("moving %s on: %w", seq, err)
 		}
 	}
-	c.seqs = after.seqs
 	return nil
 }
 
