@@ -28,7 +28,9 @@ CREATE TABLE audit (
     msg text NOT NULL
 );
 
--- A default evaluated at run time, in the caller's session.
+-- A default evaluated at run time, in the caller's session: current_schema() is
+-- the session's, not the tenant's (issue 11 wants it rewritten or rejected;
+-- should the generator reject it, this table and CreateNote go).
 CREATE TABLE notes (
     id bigserial PRIMARY KEY,
     tenant text NOT NULL DEFAULT current_schema(),
