@@ -84,6 +84,35 @@ func (q *TenantQueries) DeleteAttachment(ctx context.Context, id pgtype.UUID) (i
 	return result.RowsAffected(), nil
 }
 
+const latestAuditPerTenant = `-- name: LatestAuditPerTenant :many
+SELECT DISTINCT ON (tenant) tenant, msg FROM "$tenant".audit ORDER BY tenant, id DESC
+`
+
+type LatestAuditPerTenantRow struct {
+	Tenant string `json:"tenant"`
+	Msg    string `json:"msg"`
+}
+
+func (q *TenantQueries) LatestAuditPerTenant(ctx context.Context) ([]LatestAuditPerTenantRow, error) {
+	rows, err := q.db.Query(ctx, latestAuditPerTenant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LatestAuditPerTenantRow
+	for rows.Next() {
+		var i LatestAuditPerTenantRow
+		if err := rows.Scan(&i.Tenant, &i.Msg); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listAttachments = `-- name: ListAttachments :many
 SELECT id, tenant, filename, size FROM "$tenant".attachments WHERE task_id = $1 ORDER BY filename
 `
@@ -220,6 +249,40 @@ func (q *TenantQueries) RecentAudit(ctx context.Context, since pgtype.Interval) 
 	for rows.Next() {
 		var i RecentAuditRow
 		if err := rows.Scan(&i.ID, &i.Tenant, &i.Msg); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userProjects = `-- name: UserProjects :many
+SELECT u.email, m.tenant, p.name
+FROM public.users u JOIN "$tenant".members m ON m.user_id = u.id JOIN "$tenant".projects p ON p.id = m.project_id
+WHERE u.email = $1
+ORDER BY p.name
+`
+
+type UserProjectsRow struct {
+	Email  string `json:"email"`
+	Tenant string `json:"tenant"`
+	Name   string `json:"name"`
+}
+
+// A shared table driving a tenant one.
+func (q *TenantQueries) UserProjects(ctx context.Context, email string) ([]UserProjectsRow, error) {
+	rows, err := q.db.Query(ctx, userProjects, email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []UserProjectsRow
+	for rows.Next() {
+		var i UserProjectsRow
+		if err := rows.Scan(&i.Email, &i.Tenant, &i.Name); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

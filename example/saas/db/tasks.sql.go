@@ -307,6 +307,23 @@ func (q *TenantQueries) ListTasksByStatuses(ctx context.Context, statuses []stri
 	return items, nil
 }
 
+const lockTask = `-- name: LockTask :one
+SELECT t.id, t.tenant, t.title FROM "$tenant".tasks t WHERE t.id = $1 FOR UPDATE OF t
+`
+
+type LockTaskRow struct {
+	ID     int64  `json:"id"`
+	Tenant string `json:"tenant"`
+	Title  string `json:"title"`
+}
+
+func (q *TenantQueries) LockTask(ctx context.Context, id int64) (LockTaskRow, error) {
+	row := q.db.QueryRow(ctx, lockTask, id)
+	var i LockTaskRow
+	err := row.Scan(&i.ID, &i.Tenant, &i.Title)
+	return i, err
+}
+
 const nextTicket = `-- name: NextTicket :one
 SELECT nextval('"$tenant".ticket_seq')::bigint AS n
 `
@@ -447,6 +464,39 @@ func (q *TenantQueries) SetTaskStatus(ctx context.Context, arg SetTaskStatusPara
 	return err
 }
 
+const statusGrid = `-- name: StatusGrid :many
+SELECT p.name AS project, coalesce(t.status::text, 'all')::text AS status, count(t.id)::bigint AS n
+FROM "$tenant".projects p LEFT JOIN "$tenant".tasks t ON t.project_id = p.id
+GROUP BY GROUPING SETS ((p.name, t.status), (p.name))
+ORDER BY 1, 2
+`
+
+type StatusGridRow struct {
+	Project string `json:"project"`
+	Status  string `json:"status"`
+	N       int64  `json:"n"`
+}
+
+func (q *TenantQueries) StatusGrid(ctx context.Context) ([]StatusGridRow, error) {
+	rows, err := q.db.Query(ctx, statusGrid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []StatusGridRow
+	for rows.Next() {
+		var i StatusGridRow
+		if err := rows.Scan(&i.Project, &i.Status, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const taskLabels = `-- name: TaskLabels :many
 SELECT l.id, l.tenant, l.name FROM "$tenant".labels l JOIN "$tenant".task_labels tl ON tl.label_id = l.id WHERE tl.task_id = $1 ORDER BY l.id
 `
@@ -499,6 +549,42 @@ func (q *TenantQueries) TaskSummary(ctx context.Context) ([]TaskSummaryRow, erro
 	for rows.Next() {
 		var i TaskSummaryRow
 		if err := rows.Scan(&i.Status, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const tasksDueBefore = `-- name: TasksDueBefore :many
+SELECT id, tenant, title, due FROM "$tenant".tasks WHERE due < $1::date ORDER BY due, id
+`
+
+type TasksDueBeforeRow struct {
+	ID     int64       `json:"id"`
+	Tenant string      `json:"tenant"`
+	Title  string      `json:"title"`
+	Due    pgtype.Date `json:"due"`
+}
+
+func (q *TenantQueries) TasksDueBefore(ctx context.Context, before pgtype.Date) ([]TasksDueBeforeRow, error) {
+	rows, err := q.db.Query(ctx, tasksDueBefore, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TasksDueBeforeRow
+	for rows.Next() {
+		var i TasksDueBeforeRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Tenant,
+			&i.Title,
+			&i.Due,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

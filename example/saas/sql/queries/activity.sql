@@ -24,3 +24,13 @@ DELETE FROM attachments WHERE id = $1;
 
 -- name: PurgeAudit :execrows
 DELETE FROM audit WHERE id < $1;
+
+-- name: LatestAuditPerTenant :many
+SELECT DISTINCT ON (tenant) tenant, msg FROM audit ORDER BY tenant, id DESC;
+
+-- name: UserProjects :many
+-- A shared table driving a tenant one.
+SELECT u.email, m.tenant, p.name
+FROM users u JOIN members m ON m.user_id = u.id JOIN projects p ON p.id = m.project_id
+WHERE u.email = $1
+ORDER BY p.name;

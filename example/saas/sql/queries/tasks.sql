@@ -82,3 +82,15 @@ SELECT l.id, l.tenant, l.name FROM labels l JOIN task_labels tl ON tl.label_id =
 UPDATE tasks t SET labels_cache = coalesce((
     SELECT array_agg(l.name ORDER BY l.name) FROM labels l JOIN task_labels tl ON tl.label_id = l.id WHERE tl.task_id = t.id
 ), '{}');
+
+-- name: LockTask :one
+SELECT t.id, t.tenant, t.title FROM tasks t WHERE t.id = $1 FOR UPDATE OF t;
+
+-- name: TasksDueBefore :many
+SELECT id, tenant, title, due FROM tasks WHERE due < sqlc.arg(before)::date ORDER BY due, id;
+
+-- name: StatusGrid :many
+SELECT p.name AS project, coalesce(t.status::text, 'all')::text AS status, count(t.id)::bigint AS n
+FROM projects p LEFT JOIN tasks t ON t.project_id = p.id
+GROUP BY GROUPING SETS ((p.name, t.status), (p.name))
+ORDER BY 1, 2;
