@@ -280,17 +280,23 @@ func openPgBouncer(t *testing.T, url, search string) *runtime.DB {
 	}
 	mode, size, err := difftest.PoolSettings(ctx, bouncerURL)
 	if err != nil {
-		msg := fmt.Sprintf("PgBouncer not reachable (scripts/ensure-pgbouncer.sh starts one): %v", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
+		// No admin console (another PgBouncer, named by
+		// TENANTGEN_TEST_PGBOUNCER_URL): go on when the database answers.
+		if perr := difftest.Ping(ctx, bouncerURL); perr != nil {
+			msg := fmt.Sprintf("PgBouncer not reachable (scripts/ensure-pgbouncer.sh starts one): %v", perr)
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
 		}
-		t.Skip(msg)
+		t.Logf("PgBouncer admin console not reachable, pool mode unchecked: %v", err)
+		mode = "transaction"
 	}
 	if mode != "transaction" {
 		t.Fatalf("PgBouncer pools by %q, not by transaction", mode)
 	}
 	if size <= 0 {
-		size = 4
+		size = 4 // scripts/ensure-pgbouncer.sh's default_pool_size
 	}
 	backends, err := difftest.Pollute(ctx, bouncerURL, search, size)
 	if err != nil {

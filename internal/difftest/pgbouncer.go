@@ -50,6 +50,21 @@ func simple(rawURL, dbname string) (*pgx.ConnConfig, error) {
 	return cfg, nil
 }
 
+// Ping connects to rawURL through PgBouncer and runs a query.
+func Ping(ctx context.Context, rawURL string) error {
+	cfg, err := simple(rawURL, "")
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "SELECT 1")
+	return err
+}
+
 // PoolSettings reads pool_mode and default_pool_size from PgBouncer's admin
 // console.
 func PoolSettings(ctx context.Context, bouncerURL string) (mode string, size int, err error) {
