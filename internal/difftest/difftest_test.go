@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tenantgen/tenantgen/cmd/tenantgen-bench/benchdb"
+	"github.com/tenantgen/tenantgen/cmd/tenantgen-bench/fleetdb"
 	adversarial "github.com/tenantgen/tenantgen/example/adversarial/db"
 	kitchensink "github.com/tenantgen/tenantgen/example/kitchensink/db"
 	polls "github.com/tenantgen/tenantgen/example/polls/db"
@@ -45,6 +47,8 @@ var projects = []difftest.Project{
 	{Name: "sqlc/booktest", Migrations: booktest.Migrations(), New: booktest.New},
 	{Name: "sqlc/jets", Migrations: jets.Migrations(), New: jets.New},
 	{Name: "sqlc/ondeck", Migrations: ondeck.Migrations(), New: ondeck.New},
+	{Name: "bench/benchdb", Migrations: benchdb.Migrations(), New: benchdb.New},
+	{Name: "bench/fleetdb", Migrations: fleetdb.Migrations(), New: fleetdb.New},
 }
 
 var (
