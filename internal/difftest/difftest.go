@@ -5,20 +5,23 @@
 //
 // The oracle is generic, so that adding a query to a project needs no test
 // edit:
-//   - each call runs in a transaction that is rolled back; before the
-//     rollback, pg_stat_xact_user_tables and pg_stat_xact_user_functions
-//     (with track_functions = all) say which tables and functions the call
-//     touched, and pg_sequences which sequences moved (sequence changes are
-//     not transactional, so they are compared with the state after the
-//     previous call). Anything outside the schemas the call may use (the
-//     tenant's and public for a tenant query, public alone for a shared one)
-//     is a foreign access;
+//   - each call runs in a transaction that is rolled back; just before the
+//     call and just after it, pg_stat_xact_user_tables and
+//     pg_stat_xact_user_functions (with track_functions = all) say which
+//     tables and functions the transaction has touched, and pg_sequences
+//     what state every sequence is in. Anything outside the schemas the
+//     call may use (the tenant's and public for a tenant query, public alone
+//     for a shared one) that changed is a foreign access;
 //   - every tenant's tables are seeded with rows whose strings carry the
 //     tenant's name, so a result holding the decoy tenant's name is a
 //     foreign row;
 //   - errors are allowed (arguments are built blindly) but counted by
 //     SQLSTATE; the classes that mean a name did not resolve (undefined
-//     table, function, object, schema) are misses.
+//     table, function, object, schema) are misses;
+//   - each call's outcome (its row count or SQLSTATE) is recorded, so that
+//     runs under different search_paths can be compared (Compare): a query
+//     whose outcome depends on the connection's search_path names something
+//     through it, even when it touches nothing (to_regclass in a predicate).
 //
 // Methods are found by reflection over the generated *TenantQueries and
 // *SharedQueries types, and their arguments built by reflection, in a few
