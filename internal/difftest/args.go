@@ -113,23 +113,8 @@ func (g *argGen) fill(v reflect.Value, field string) {
 		v.SetUint(uint64(g.int()))
 	case reflect.Float32, reflect.Float64:
 		v.SetFloat(float64(g.int()) + 0.5)
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			// json, jsonb and bytea all take it.
-			v.SetBytes([]byte(fmt.Sprintf(`{"tenant": %q}`, g.str(field))))
-			return
-		}
-		s := reflect.MakeSlice(t, 2, 2)
-		for i := 0; i < 2; i++ {
-			g.fill(s.Index(i), field)
-		}
-		v.Set(s)
-	case reflect.Array:
-		// pgtype.UUID's Bytes: distinct per call.
-		n := g.next()
-		for i := 0; i < v.Len() && t.Elem().Kind() == reflect.Uint8; i++ {
-			v.Index(i).SetUint(uint64(byte(n >> (8 * (i % 4)))))
-		}
+	case reflect.Slice, reflect.Array:
+		g.fillList(v, field)
 	case reflect.Pointer:
 		if g.null() {
 			return
@@ -143,6 +128,28 @@ func (g *argGen) fill(v reflect.Value, field string) {
 		}
 	case reflect.Struct:
 		g.fillStruct(v)
+	}
+}
+
+// fillList fills a slice with two values, []byte with JSON (which json,
+// jsonb and bytea all take), and a byte array (pgtype.UUID's Bytes) with
+// bytes distinct per call.
+func (g *argGen) fillList(v reflect.Value, field string) {
+	t := v.Type()
+	switch {
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		v.SetBytes([]byte(fmt.Sprintf(`{"tenant": %q}`, g.str(field))))
+	case t.Kind() == reflect.Slice:
+		s := reflect.MakeSlice(t, 2, 2)
+		for i := 0; i < 2; i++ {
+			g.fill(s.Index(i), field)
+		}
+		v.Set(s)
+	case t.Elem().Kind() == reflect.Uint8:
+		n := g.next()
+		for i := 0; i < v.Len(); i++ {
+			v.Index(i).SetUint(uint64(byte(n >> (8 * (i % 4)))))
+		}
 	}
 }
 
