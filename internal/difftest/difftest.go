@@ -177,14 +177,17 @@ func (r *Report) ErrorSummary() string {
 func Run(ctx context.Context, rt *runtime.DB, p Project, info *Info, tenant, decoy runtime.Tenant) (*Report, error) {
 	r := &Report{Project: p.Name, Errors: map[string]int{}, FirstError: map[string]string{},
 		Paths: map[string]int{}, Outcomes: map[string]string{}}
-	dbv := reflect.ValueOf(p.New).Call([]reflect.Value{reflect.ValueOf(rt)})[0]
+	tq, sq, err := handles(p, rt, tenant)
+	if err != nil {
+		return nil, err
+	}
 	scopes := []struct {
 		name    string
 		handle  reflect.Value
 		allowed []string
 	}{
-		{"Tenant", dbv.MethodByName("Tenant").Call([]reflect.Value{reflect.ValueOf(tenant)})[0], []string{tenant.Name(), "public"}},
-		{"Shared", dbv.MethodByName("Shared").Call(nil)[0], []string{"public"}},
+		{"Tenant", tq, []string{tenant.Name(), "public"}},
+		{"Shared", sq, []string{"public"}},
 	}
 	c := &caller{rt: rt, info: info, tenant: tenant, decoy: decoy, report: r}
 	for _, s := range scopes {
@@ -202,6 +205,29 @@ func Run(ctx context.Context, rt *runtime.DB, p Project, info *Info, tenant, dec
 		}
 	}
 	return r, nil
+}
+
+// handles returns the generated package's tenant queries for tenant and its
+// shared queries, checking the shape the harness relies on, so that a
+// change of the generated API fails with a message instead of a panic.
+func handles(p Project, rt *runtime.DB, tenant runtime.Tenant) (tq, sq reflect.Value, err error) {
+	newFn := reflect.ValueOf(p.New)
+	if newFn.Kind() != reflect.Func || newFn.Type().NumIn() != 1 || newFn.Type().In(0) != reflect.TypeFor[*runtime.DB]() || newFn.Type().NumOut() != 1 {
+		return tq, sq, fmt.Errorf("%s: New is %T, want the generated func(*runtime.DB) *db.DB", p.Name, p.New)
+	}
+	dbv := newFn.Call([]reflect.Value{reflect.ValueOf(rt)})[0]
+	tenantFn, sharedFn := dbv.MethodByName("Tenant"), dbv.MethodByName("Shared")
+	if !tenantFn.IsValid() || !sharedFn.IsValid() {
+		return tq, sq, fmt.Errorf("%s: %s has no Tenant or Shared method", p.Name, dbv.Type())
+	}
+	tq = tenantFn.Call([]reflect.Value{reflect.ValueOf(tenant)})[0]
+	sq = sharedFn.Call(nil)[0]
+	for _, h := range []reflect.Value{tq, sq} {
+		if !h.MethodByName("WithTx").IsValid() {
+			return tq, sq, fmt.Errorf("%s: %s has no WithTx method", p.Name, h.Type())
+		}
+	}
+	return tq, sq, nil
 }
 
 var ctxType = reflect.TypeFor[context.Context]()
