@@ -295,14 +295,21 @@ func (c *caller) call(ctx context.Context, scope string, handle reflect.Value, m
 
 // invoke calls m on handle bound to tx, with variant v's arguments, and
 // returns the rows it returned. No rows (pgx.ErrNoRows) is not an error.
-func (c *caller) invoke(ctx context.Context, tx pgx.Tx, handle reflect.Value, m reflect.Method, v int) ([]reflect.Value, error) {
+func (c *caller) invoke(ctx context.Context, tx pgx.Tx, handle reflect.Value, m reflect.Method, v int) (rows []reflect.Value, err error) {
+	defer func() {
+		// A method the harness cannot call (a parameter it builds wrongly)
+		// is that call's failure, not the whole run's.
+		if p := recover(); p != nil {
+			rows, err = nil, fmt.Errorf("calling %s: panic: %v", m.Name, p)
+		}
+	}()
 	bound := handle.MethodByName("WithTx").Call([]reflect.Value{reflect.ValueOf(tx)})[0]
 	args := []reflect.Value{reflect.ValueOf(ctx)}
 	g := &argGen{variant: v, tenant: c.tenant.Name(), info: c.info, fresh: &c.fresh}
 	for i := 2; i < m.Type.NumIn(); i++ {
 		args = append(args, g.value(m.Type.In(i), ""))
 	}
-	rows, err := c.collect(bound.MethodByName(m.Name).Call(args))
+	rows, err = c.collect(bound.MethodByName(m.Name).Call(args))
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = nil
 	}
