@@ -1,0 +1,7 @@
+-- +goose Up
+-- tenantgen:shared
+CREATE TABLE city (
+    slug text PRIMARY KEY,
+    name text NOT NULL
+)
+;
