@@ -57,31 +57,12 @@ var (
 	bravo = runtime.MustTenant("bravo")
 )
 
-// knownLeaks are the generated queries that today's generator leaves
-// resolving names through the connection's search_path (issue 11), keyed
-// project.Scope.Method, with how they leak. They are expected to leak: the
-// test fails when one no longer does, so that the list shrinks as the
-// generator is fixed. Once the generator proves every reference qualified,
-// this list must be empty. (A query the fixed generator puts in the other
-// scope changes its key: Shared.X becomes Tenant.X.)
-var knownLeaks = map[string]string{
-	// The three queries of issue 11.
-	"adversarial.Tenant.TaskTitlesWrapped": "the CTE named tasks hides the table inside its own body: bravo.tasks read",
-	"adversarial.Tenant.RecordTaskTitles":  "the INSERT target audit is taken for the CTE: written into bravo.audit",
-	"adversarial.Tenant.ResetTaskSeq":      "pg_get_serial_sequence('tasks','id') resolved at run time: bravo.tasks_id_seq moved",
-	// More of the same kinds.
-	"adversarial.Tenant.ShadowedJoin":         "the CTE named nodes hides the table inside its own body: bravo.nodes read",
-	"adversarial.Tenant.NestedWith":           "a nested CTE named tasks hides the outer CTE's table: bravo.tasks read",
-	"adversarial.Tenant.CreateNote":           "notes.tenant DEFAULT current_schema() evaluated in the session: bravo stored in alpha.notes",
-	"adversarial.Shared.UpdateThroughShadow":  "taken for a shared query, the UPDATE target tasks unqualified: bravo.tasks written",
-	"adversarial.Shared.DeleteThroughShadow":  "taken for a shared query, the DELETE target audit unqualified: bravo.audit written",
-	"adversarial.Shared.ShadowInSubqueryOnly": "taken for a shared query, tasks outside the subquery's CTE unqualified: bravo.tasks read",
-	"adversarial.Shared.NextAuditIDBySerial":  "taken for a shared query, pg_get_serial_sequence('audit', 'id'): bravo.audit_id_seq moved",
-	"adversarial.Shared.CurrentSchema":        "current_schema() is the session's: returns bravo",
-	"adversarial.Tenant.AuditIfPresent":       "to_regclass('audit') resolved at run time: bravo.audit under the decoy, NULL (no rows) under an empty search_path",
-	"adversarial.Tenant.ShadowSharedTable":    "the CTE named plans hides the shared table inside its own body: plans left to the search_path (public by luck under the decoy, 42P01 under an empty one)",
-	"adversarial.Shared.ShadowInUnionBranch":  "taken for a shared query (a CTE in the second UNION branch hides tasks everywhere): the first branch's tasks read bravo.tasks",
-}
+// knownLeaks are the generated queries expected to resolve a name through
+// the connection's search_path, keyed project.Scope.Method, with how they
+// leak. The generator proves every reference qualified (issue 11), so it is
+// empty; the test fails on any leak, and on a listed query that no longer
+// leaks, so an entry can only be added knowingly.
+var knownLeaks = map[string]string{}
 
 // path is one way of reaching the database, with the search_path every
 // call must run under.

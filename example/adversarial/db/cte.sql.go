@@ -43,11 +43,11 @@ func (q *TenantQueries) AliasNamedLikeTable(ctx context.Context) ([]AliasNamedLi
 }
 
 const deleteThroughShadow = `-- name: DeleteThroughShadow :execrows
-WITH audit AS (SELECT id FROM audit ORDER BY id LIMIT 1)
-DELETE FROM audit WHERE id IN (SELECT id FROM audit)
+WITH audit AS (SELECT id FROM "$tenant".audit ORDER BY id LIMIT 1)
+DELETE FROM "$tenant".audit WHERE id IN (SELECT id FROM audit)
 `
 
-func (q *SharedQueries) DeleteThroughShadow(ctx context.Context) (int64, error) {
+func (q *TenantQueries) DeleteThroughShadow(ctx context.Context) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteThroughShadow)
 	if err != nil {
 		return 0, err
@@ -56,7 +56,7 @@ func (q *SharedQueries) DeleteThroughShadow(ctx context.Context) (int64, error) 
 }
 
 const nestedWith = `-- name: NestedWith :many
-WITH a AS (SELECT id, tenant FROM tasks),
+WITH a AS (SELECT id, tenant FROM "$tenant".tasks),
      b AS (WITH tasks AS (SELECT id, tenant FROM a) SELECT id, tenant FROM tasks)
 SELECT b.id, b.tenant FROM b JOIN "$tenant".audit ON audit.id = b.id ORDER BY b.id
 `
@@ -158,7 +158,7 @@ func (q *TenantQueries) RecursiveTree(ctx context.Context) ([]RecursiveTreeRow, 
 
 const shadowInSubqueryOnly = `-- name: ShadowInSubqueryOnly :one
 
-SELECT (SELECT count(*) FROM tasks)::bigint AS real,
+SELECT (SELECT count(*) FROM "$tenant".tasks)::bigint AS real,
        (WITH tasks AS (SELECT 1 AS id) SELECT count(*) FROM tasks)::bigint AS shadowed
 `
 
@@ -170,7 +170,7 @@ type ShadowInSubqueryOnlyRow struct {
 // CTE scoping: a CTE name shadows a table in the statement level that
 // declares it and below, not in its own body, not as a DML target.
 // The CTE named tasks is declared in a scalar subquery: the other tasks is the table.
-func (q *SharedQueries) ShadowInSubqueryOnly(ctx context.Context) (ShadowInSubqueryOnlyRow, error) {
+func (q *TenantQueries) ShadowInSubqueryOnly(ctx context.Context) (ShadowInSubqueryOnlyRow, error) {
 	row := q.db.QueryRow(ctx, shadowInSubqueryOnly)
 	var i ShadowInSubqueryOnlyRow
 	err := row.Scan(&i.Real, &i.Shadowed)
@@ -178,7 +178,7 @@ func (q *SharedQueries) ShadowInSubqueryOnly(ctx context.Context) (ShadowInSubqu
 }
 
 const shadowedJoin = `-- name: ShadowedJoin :many
-WITH nodes AS (SELECT id, tenant, label FROM nodes WHERE parent_id IS NULL)
+WITH nodes AS (SELECT id, tenant, label FROM "$tenant".nodes WHERE parent_id IS NULL)
 SELECT nodes.id, nodes.tenant, nodes.label, t.title
 FROM nodes JOIN "$tenant".tasks t ON t.id = nodes.id
 ORDER BY nodes.id
@@ -217,11 +217,11 @@ func (q *TenantQueries) ShadowedJoin(ctx context.Context) ([]ShadowedJoinRow, er
 }
 
 const updateThroughShadow = `-- name: UpdateThroughShadow :execrows
-WITH tasks AS (SELECT id FROM tasks WHERE status = 'todo')
-UPDATE tasks SET title = title || '!' WHERE id IN (SELECT id FROM tasks)
+WITH tasks AS (SELECT id FROM "$tenant".tasks WHERE status = 'todo')
+UPDATE "$tenant".tasks SET title = title || '!' WHERE id IN (SELECT id FROM tasks)
 `
 
-func (q *SharedQueries) UpdateThroughShadow(ctx context.Context) (int64, error) {
+func (q *TenantQueries) UpdateThroughShadow(ctx context.Context) (int64, error) {
 	result, err := q.db.Exec(ctx, updateThroughShadow)
 	if err != nil {
 		return 0, err

@@ -11,7 +11,7 @@ import (
 
 const recordTaskTitles = `-- name: RecordTaskTitles :execrows
 WITH audit AS (SELECT tenant, 'title ' || title AS msg FROM "$tenant".tasks)
-INSERT INTO audit (tenant, msg) SELECT tenant, msg FROM audit
+INSERT INTO "$tenant".audit (tenant, msg) SELECT tenant, msg FROM audit
 `
 
 // A CTE never shadows the target of an INSERT.
@@ -24,7 +24,7 @@ func (q *TenantQueries) RecordTaskTitles(ctx context.Context) (int64, error) {
 }
 
 const resetTaskSeq = `-- name: ResetTaskSeq :one
-SELECT setval(pg_get_serial_sequence('tasks','id'), coalesce(max(id),0)+1000)::bigint FROM "$tenant".tasks
+SELECT setval(pg_get_serial_sequence('"$tenant".tasks','id'), coalesce(max(id),0)+1000)::bigint FROM "$tenant".tasks
 `
 
 // A table named inside a string.
@@ -37,7 +37,7 @@ func (q *TenantQueries) ResetTaskSeq(ctx context.Context) (int64, error) {
 
 const taskTitlesWrapped = `-- name: TaskTitlesWrapped :many
 
-WITH tasks AS (SELECT tenant, title FROM tasks WHERE id > 0)
+WITH tasks AS (SELECT tenant, title FROM "$tenant".tasks WHERE id > 0)
 SELECT tasks.tenant, tasks.title, (SELECT count(*) FROM "$tenant".nodes) AS n FROM tasks
 `
 

@@ -124,12 +124,12 @@ func (q *TenantQueries) MoveAuditToNotes(ctx context.Context, auditID int64) (in
 }
 
 const shadowInUnionBranch = `-- name: ShadowInUnionBranch :many
-SELECT tenant FROM tasks
+SELECT tenant FROM "$tenant".tasks
 UNION ALL
 (WITH tasks AS (SELECT 'cte'::text AS tenant) SELECT tenant FROM tasks)
 `
 
-func (q *SharedQueries) ShadowInUnionBranch(ctx context.Context) ([]string, error) {
+func (q *TenantQueries) ShadowInUnionBranch(ctx context.Context) ([]string, error) {
 	rows, err := q.db.Query(ctx, shadowInUnionBranch)
 	if err != nil {
 		return nil, err
@@ -150,7 +150,7 @@ func (q *SharedQueries) ShadowInUnionBranch(ctx context.Context) ([]string, erro
 }
 
 const shadowSharedTable = `-- name: ShadowSharedTable :many
-WITH plans AS (SELECT id, name FROM plans)
+WITH plans AS (SELECT id, name FROM public.plans)
 SELECT t.tenant, t.title, plans.name FROM "$tenant".tasks t LEFT JOIN plans ON plans.id = t.plan_id ORDER BY t.id
 `
 

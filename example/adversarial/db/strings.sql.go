@@ -26,7 +26,7 @@ func (q *TenantQueries) AuditFromValues(ctx context.Context, arg AuditFromValues
 }
 
 const auditIfPresent = `-- name: AuditIfPresent :many
-SELECT tenant, msg FROM "$tenant".audit WHERE to_regclass('audit') IS NOT NULL ORDER BY id
+SELECT tenant, msg FROM "$tenant".audit WHERE to_regclass('"$tenant".audit') IS NOT NULL ORDER BY id
 `
 
 type AuditIfPresentRow struct {
@@ -69,7 +69,7 @@ const createNote = `-- name: CreateNote :one
 INSERT INTO "$tenant".notes (body) VALUES ($1) RETURNING id, tenant, body
 `
 
-// notes.tenant defaults to current_schema(), evaluated in the caller's session.
+// notes.tenant defaults to tenant_schema(), a tenant function pinned to its schema.
 func (q *TenantQueries) CreateNote(ctx context.Context, body string) (Note, error) {
 	row := q.db.QueryRow(ctx, createNote, body)
 	var i Note
@@ -78,7 +78,7 @@ func (q *TenantQueries) CreateNote(ctx context.Context, body string) (Note, erro
 }
 
 const currentSchema = `-- name: CurrentSchema :one
-SELECT current_schema()::text AS s
+SELECT 'public'::pg_catalog.name::text AS s
 `
 
 func (q *SharedQueries) CurrentSchema(ctx context.Context) (string, error) {
@@ -90,11 +90,11 @@ func (q *SharedQueries) CurrentSchema(ctx context.Context) (string, error) {
 
 const nextAuditIDBySerial = `-- name: NextAuditIDBySerial :one
 
-SELECT nextval(pg_get_serial_sequence('audit', 'id'))::bigint AS id
+SELECT nextval(pg_get_serial_sequence('"$tenant".audit', 'id'))::bigint AS id
 `
 
 // Object names inside strings and values evaluated at run time.
-func (q *SharedQueries) NextAuditIDBySerial(ctx context.Context) (int64, error) {
+func (q *TenantQueries) NextAuditIDBySerial(ctx context.Context) (int64, error) {
 	row := q.db.QueryRow(ctx, nextAuditIDBySerial)
 	var id int64
 	err := row.Scan(&id)

@@ -19,7 +19,7 @@ SELECT tenant, msg FROM audit WHERE to_regclass('audit') IS NOT NULL ORDER BY id
 SELECT current_schema()::text AS s;
 
 -- name: CreateNote :one
--- notes.tenant defaults to current_schema(), evaluated in the caller's session.
+-- notes.tenant defaults to tenant_schema(), a tenant function pinned to its schema.
 INSERT INTO notes (body) VALUES ($1) RETURNING id, tenant, body;
 
 -- name: CountRowsDynamic :one

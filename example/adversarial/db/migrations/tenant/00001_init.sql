@@ -28,12 +28,15 @@ CREATE TABLE audit (
     msg text NOT NULL
 );
 
--- A default evaluated at run time, in the caller's session: current_schema() is
--- the session's, not the tenant's (issue 11 wants it rewritten or rejected;
--- should the generator reject it, this table and CreateNote go).
+-- A default evaluated at run time, in the caller's session: current_schema()
+-- there would be the session's (the generator rejects it), so the default calls
+-- a tenant function, whose search_path is pinned to its tenant's schema.
+CREATE FUNCTION tenant_schema() RETURNS text LANGUAGE sql STABLE AS 'SELECT current_schema()'
+SET search_path FROM CURRENT;
+
 CREATE TABLE notes (
     id bigserial PRIMARY KEY,
-    tenant text NOT NULL DEFAULT current_schema(),
+    tenant text NOT NULL DEFAULT tenant_schema(),
     body text NOT NULL
 );
 
