@@ -1,4 +1,4 @@
-package main
+package query
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tenantgen/tenantgen/internal/bench"
 )
 
 var tgKeys = []string{"tg-cache", "tg-cache-big", "tg-describe", "tg-describe-big", "tg-exec"}
@@ -66,8 +68,8 @@ func (r qres) worst(wl workload, key string) (float64, bool) {
 	return v, ok
 }
 
-func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cellResult, setupNote string) (section, []targetRow, error) {
-	c := q.b.cfg
+func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cellResult, setupNote string) (bench.Section, []bench.TargetRow, error) {
+	c := q.c
 	r := qres{res, c.conc}
 	var sb strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
@@ -77,7 +79,7 @@ func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cell
 	}
 
 	w("A point `SELECT ... WHERE id = $1` (GetItem) and a one-row `INSERT` (CreateItem) through the generated tenant handle of\n")
-	w("[`benchdb`](cmd/tenantgen-bench/benchdb) (`db.Tenant(t).GetItem(ctx, id)`, a new handle per call as an application makes them;\n")
+	w("[`benchdb`](internal/bench/benchdb) (`db.Tenant(t).GetItem(ctx, id)`, a new handle per call as an application makes them;\n")
 	w("one tenant table, `items`, with a per-tenant enum column), the tenant drawn per query uniformly from N tenants or from a Zipf\n")
 	w("distribution (s=%.2g, tenant 0 the hottest), since real fleets are skewed; %s goroutines; every strategy on a pool of %d connections\n", c.zipfS, joinInts(c.conc, " or "), c.poolSize)
 	w("(the pool per tenant: max(1, %d/N) connections per tenant). Every SELECT checks that its row is the asked tenant's.\n\n", c.poolSize)
@@ -147,7 +149,7 @@ func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cell
 	}
 
 	// Best mode per workload, and the targets.
-	var targets []targetRow
+	var targets []bench.TargetRow
 	w("#### Which tenantgen mode is best where\n\n")
 	w("The worst ratio to L of each mode over both queries and the concurrency levels (best of each row in bold):\n\n")
 	w("| tenants |")
@@ -203,7 +205,7 @@ func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cell
 			if raw, ok := r.worst(wl, "raw-qualified"); ok {
 				m += fmt.Sprintf("; raw pgx with the same SQL %.2f", raw)
 			}
-			targets = append(targets, targetRow{"query path", fmt.Sprintf("tenantgen >= 0.95 of L at %s", wl), m, status})
+			targets = append(targets, bench.TargetRow{Family: "query path", Target: fmt.Sprintf("tenantgen >= 0.95 of L at %s", wl), Measured: m, Status: status})
 		}
 	}
 	w("\n")
@@ -229,7 +231,7 @@ func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cell
 					}
 					errs := "0"
 					if e := cell.errs + cell.mismatches; e > 0 {
-						errs = fmt.Sprintf("%d of %d: %s", e, cell.ops, mdEscape(cell.firstErr))
+						errs = fmt.Sprintf("%d of %d: %s", e, cell.ops, bench.MdEscape(cell.firstErr))
 						if cell.mismatches > 0 {
 							errs += fmt.Sprintf("; %d rows of another tenant", cell.mismatches)
 						}
@@ -254,12 +256,12 @@ func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cell
 		}
 	}
 	w("</details>\n")
-	return section{title: "1. Query path", body: sb.String()}, targets, nil
+	return bench.Section{Title: "1. Query path", Body: sb.String()}, targets, nil
 }
 
 // notes explains the cells, with their numbers.
 func (q *queryBench) notes(wls []workload, r qres) string {
-	c := q.b.cfg
+	c := q.c
 	var sb strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
 	find := func(pred func(workload) bool) (workload, bool) {
@@ -329,7 +331,7 @@ func (q *queryBench) notes(wls []workload, r qres) string {
 	}
 	if n100, ok := find(func(wl workload) bool { return wl.n == 100 && !wl.zipf }); ok {
 		if cell, ok := r.get("select", hi, n100, "naive"); ok && cell.errs > 0 {
-			w("- **The naive way is wrong, not only slow**, with a per-tenant enum: at N=100, %.0f%% of its SELECTs failed (%s).\n", 100*float64(cell.errs)/float64(cell.ops), mdEscape(cell.firstErr))
+			w("- **The naive way is wrong, not only slow**, with a per-tenant enum: at N=100, %.0f%% of its SELECTs failed (%s).\n", 100*float64(cell.errs)/float64(cell.ops), bench.MdEscape(cell.firstErr))
 			w("  The statement cached under one tenant's search_path carries that tenant's enum type; pgx drops it after the error, so it\n")
 			w("  fails again at the next switch. `naive-exec`, which works, gets %s of L (SELECT): two round trips and a plan per query.\n", pair("select", n100, "naive-exec"))
 		}
@@ -377,10 +379,6 @@ func joinInts(xs []int, sep string) string {
 
 func itoa(n int) string { return fmt.Sprintf("%d", n) }
 
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
-}
-
 // gap says why the 0.95 target is missed where it is, and what would close
 // it, from the cells.
 func (q *queryBench) gap(wls []workload, r qres) string {
@@ -409,7 +407,7 @@ func (q *queryBench) gap(wls []workload, r qres) string {
 			lines = append(lines, fmt.Sprintf("- %s: the default cache (512) is too small for %d tenants per connection (%.2f); a statement cache of %d\n"+
 				"  gets %.2f, a description cache of %d (no server memory) %.2f. The rest of the gap to L is the server's: its work on %d\n"+
 				"  tables, and the data itself (L-flat, every tenant's rows in one table, %.2f).",
-				wl, wl.n, def, q.b.cfg.bigCache, big, q.b.cfg.bigCache, dbig, wl.n, lf))
+				wl, wl.n, def, q.c.bigCache, big, q.c.bigCache, dbig, wl.n, lf))
 		default:
 			lines = append(lines, fmt.Sprintf("- %s: fresh connections meet every tenant for the first time (catalog loads, prepares): %.2f. This is a start-up\n"+
 				"  cost; the warm row is the steady state.", wl, def))

@@ -1,4 +1,4 @@
-package main
+package query
 
 import (
 	"context"
@@ -18,13 +18,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	tgruntime "github.com/tenantgen/tenantgen/runtime"
+
+	"github.com/tenantgen/tenantgen/internal/bench"
 )
 
 // queryBench is the query-path family: a point SELECT by primary key and a
 // one-row INSERT, per strategy, tenant count, access distribution and
 // concurrency.
 type queryBench struct {
-	b       *bench
+	e       *bench.Env
+	c       *Config
 	tenants []tgruntime.Tenant
 	names   []string
 	prefix  []string // "<tenant>-": what the rows of the tenant are named
@@ -90,14 +93,17 @@ type cellResult struct {
 	ratio, ratioLo, ratioHi float64
 }
 
-func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
-	c := b.cfg
-	q := &queryBench{b: b}
+// Run measures every cell and the steady state, and reports them.
+func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.TargetRow, error) {
+	if err := c.check(); err != nil {
+		return bench.Section{}, nil, err
+	}
+	q := &queryBench{e: e, c: c}
 	var err error
 	if q.limitSel, q.limitIns, err = querySQL(); err != nil {
-		return section{}, nil, err
+		return bench.Section{}, nil, err
 	}
-	qual := ident(limitSchema) + "."
+	qual := bench.Ident(limitSchema) + "."
 	q.plainSel = strings.ReplaceAll(q.limitSel, qual, "")
 	q.plainIns = strings.ReplaceAll(q.limitIns, qual, "")
 
@@ -107,16 +113,16 @@ func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
 	if _, ok := q.steadyWorkload(); ok {
 		flatRows = slices.Max(c.tenants) * c.rows
 	}
-	created, flatCreated, err := setupQueryTenants(ctx, b, maxN, flatRows)
+	created, flatCreated, err := q.setupTenants(ctx, maxN, flatRows)
 	if err != nil {
-		return section{}, nil, fmt.Errorf("creating the query-path tenants: %w", err)
+		return bench.Section{}, nil, fmt.Errorf("creating the query-path tenants: %w", err)
 	}
 	setupNote := fmt.Sprintf("Setup: %d tenant schemas q00000.. plus the limit's schema, each with benchdb's tenant set (CREATE TYPE + CREATE TABLE) and %d rows, made with plain SQL (not goose) in transactions of %d schemas on %d connections. ",
 		maxN, c.rows, c.chunk, c.setupWorkers)
 	took := time.Since(t0)
 	if created > 0 {
 		// Remembered for the runs that reuse them.
-		if conn, err := pgx.Connect(ctx, b.url); err == nil {
+		if conn, err := pgx.Connect(ctx, e.URL); err == nil {
 			_, _ = conn.Exec(ctx, `INSERT INTO public.tenantgen_bench_meta VALUES ('setup', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
 				fmt.Sprintf("%d schemas in %s (%.0f/s)", created, took.Round(100*time.Millisecond), float64(created)/took.Seconds()))
 			conn.Close(ctx)
@@ -126,7 +132,7 @@ func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
 	case created == 0:
 		setupNote += "This run reused them all from an earlier run kept with `-keep`"
 		var prev string
-		if conn, err := pgx.Connect(ctx, b.url); err == nil {
+		if conn, err := pgx.Connect(ctx, e.URL); err == nil {
 			_ = conn.QueryRow(ctx, `SELECT value FROM public.tenantgen_bench_meta WHERE key = 'setup'`).Scan(&prev)
 			conn.Close(ctx)
 		}
@@ -152,9 +158,9 @@ func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
 		q.tenants = append(q.tenants, tgruntime.MustTenant(name))
 		q.prefix = append(q.prefix, name+"-")
 		q.insName = append(q.insName, name+"-i")
-		q.setPath = append(q.setPath, "SET search_path TO "+ident(name)+", public")
-		q.qualSel = append(q.qualSel, strings.ReplaceAll(q.limitSel, qual, ident(name)+"."))
-		q.qualIns = append(q.qualIns, strings.ReplaceAll(q.limitIns, qual, ident(name)+"."))
+		q.setPath = append(q.setPath, "SET search_path TO "+bench.Ident(name)+", public")
+		q.qualSel = append(q.qualSel, strings.ReplaceAll(q.limitSel, qual, bench.Ident(name)+"."))
+		q.qualIns = append(q.qualIns, strings.ReplaceAll(q.limitIns, qual, bench.Ident(name)+"."))
 	}
 
 	wls := q.workloads()
@@ -191,16 +197,16 @@ func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
 				group++
 				for _, key := range keys {
 					if ctx.Err() != nil {
-						return section{}, nil, ctx.Err()
+						return bench.Section{}, nil, ctx.Err()
 					}
 					r, lim, err := q.cell(ctx, op, conc, w, byKey[key], byKey["limit"])
 					if err != nil {
-						return section{}, nil, fmt.Errorf("%s c=%d %s %s: %w", op, conc, w, key, err)
+						return bench.Section{}, nil, fmt.Errorf("%s c=%d %s %s: %w", op, conc, w, key, err)
 					}
 					lims = append(lims, lim...)
 					results[cellKey{op, conc, w.String(), key}] = r
 					done++
-					logf("  [%d/%d] %-6s c=%-2d %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  conns %d  prep/q %.2f  errs %d",
+					bench.Logf("  [%d/%d] %-6s c=%-2d %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  conns %d  prep/q %.2f  errs %d",
 						done, total, op, conc, w, key, r.qps, r.ratio, r.ratioLo, r.ratioHi, fmtDur(r.p50), fmtDur(r.p99), r.conns, r.prepPerOp, r.errs+r.mismatches)
 				}
 				// L's row: every slice of L measured next to the others.
@@ -211,9 +217,9 @@ func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
 		}
 	}
 	if sw, ok := q.steadyWorkload(); ok {
-		logf("  steady state at N=%d, c=1", sw.n)
+		bench.Logf("  steady state at N=%d, c=1", sw.n)
 		if err := q.steady(ctx, sw, byKey, results); err != nil {
-			return section{}, nil, fmt.Errorf("steady state: %w", err)
+			return bench.Section{}, nil, fmt.Errorf("steady state: %w", err)
 		}
 		wls = append(wls, sw)
 	}
@@ -224,7 +230,7 @@ func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
 // measured at each: the pool per tenant only up to -ppt-tenants tenants, the
 // failing naive way only up to 100.
 func (q *queryBench) workloads() []workload {
-	c := q.b.cfg
+	c := q.c
 	var wls []workload
 	add := func(n int, zipf bool) {
 		w := workload{n: n, zipf: zipf, cold: n > defaultCache}
@@ -278,7 +284,7 @@ func (q *queryBench) workloads() []workload {
 // steadyWorkload is the warm measurement at the largest tenant count, when
 // it exceeds the default caches.
 func (q *queryBench) steadyWorkload() (workload, bool) {
-	c := q.b.cfg
+	c := q.c
 	if !c.steady || len(c.tenants) == 0 || slices.Max(c.tenants) <= defaultCache {
 		return workload{}, false
 	}
@@ -294,7 +300,7 @@ func (q *queryBench) steadyWorkload() (workload, bool) {
 // (its one connection runs the query for every tenant; all at once), then
 // measured in rounds, L first in each, with connections kept open.
 func (q *queryBench) steady(ctx context.Context, w workload, byKey map[string]strategy, results map[cellKey]cellResult) error {
-	c := q.b.cfg
+	c := q.c
 	targets := map[string]target{}
 	defer func() {
 		for _, t := range targets {
@@ -332,7 +338,7 @@ func (q *queryBench) steady(ctx context.Context, w workload, byKey map[string]st
 		if err := errors.Join(errs...); err != nil {
 			return err
 		}
-		logf("  warmed %d connections up for %d tenants (%s) in %s", len(w.keys)-2, w.n, op, time.Since(t0).Round(100*time.Millisecond))
+		bench.Logf("  warmed %d connections up for %d tenants (%s) in %s", len(w.keys)-2, w.n, op, time.Since(t0).Round(100*time.Millisecond))
 		// Each strategy alternates with L, slice by slice, as in the cells.
 		runs := map[string][]sliceResult{}
 		lims := map[string][]sliceResult{}
@@ -378,10 +384,10 @@ func (q *queryBench) steady(ctx context.Context, w workload, byKey map[string]st
 					}
 				}
 			}
-			r.conns = q.b.serverConns(ctx, appName(key))
+			r.conns = q.e.ServerConns(ctx, appName(key))
 			r.serverMB = serverMemMB(ctx, targets[key])
 			results[cellKey{op, 1, w.String(), key}] = r
-			logf("  %-6s c=1  %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  server mem %s  prep/q %.2f  errs %d",
+			bench.Logf("  %-6s c=1  %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  server mem %s  prep/q %.2f  errs %d",
 				op, w, key, r.qps, r.ratio, r.ratioLo, r.ratioHi, fmtDur(r.p50), fmtDur(r.p99), fmtMB(r.serverMB), r.prepPerOp, r.errs+r.mismatches)
 		}
 	}
@@ -415,7 +421,7 @@ func heapOf(t target) (heap, own float64) {
 // slices, so that background load falls on both alike. The ratio is the
 // median of the pairs' ratios. It returns s's result and L's slices.
 func (q *queryBench) cell(ctx context.Context, op string, conc int, w workload, s, l strategy) (cellResult, []sliceResult, error) {
-	c := q.b.cfg
+	c := q.c
 	runtime.GC()
 	lt, err := l.open(ctx, q, w.n, appName(l.key))
 	if err != nil {
@@ -479,12 +485,12 @@ func (q *queryBench) cell(ctx context.Context, op string, conc int, w workload, 
 		}
 		r.ratioLo, r.ratioHi = ratios[0], ratios[len(ratios)-1]
 	}
-	r.conns = q.b.serverConns(ctx, appName(s.key))
+	r.conns = q.e.ServerConns(ctx, appName(s.key))
 	r.serverMB = serverMemMB(ctx, st)
 	r.heapMB, r.ownMB = heapOf(st)
 	closed = true
 	if c.verbose && r.firstErr != "" {
-		logf("    first error: %s", r.firstErr)
+		bench.Logf("    first error: %s", r.firstErr)
 	}
 	return r, ls, nil
 }
@@ -587,7 +593,7 @@ func (q *queryBench) warm(ctx context.Context, tgt target, op string, n, conc, e
 // measure runs op on tgt with conc goroutines: warmup unmeasured, then dur
 // measured; then it samples the server connections and memory.
 func (q *queryBench) measure(ctx context.Context, tgt target, op string, conc int, w workload, warmup, dur time.Duration, round uint64) (sliceResult, error) {
-	c := q.b.cfg
+	c := q.c
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	end := measureFrom.Add(dur)

@@ -1,8 +1,14 @@
-package main
+// Package generate is the generation benchmark family: `tenantgen generate`
+// against `sqlc generate` on the same synthetic input (package synth).
+//
+// It also times tenantgen's schema work in process, through gen.Generate:
+// the command running it must call sqlcrun.ServeChild first thing in main.
+package generate
 
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,46 +16,67 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tenantgen/tenantgen/cmd/tenantgen-bench/synth"
 	"github.com/tenantgen/tenantgen/gen"
 	tgconfig "github.com/tenantgen/tenantgen/gen/config"
+	_ "github.com/tenantgen/tenantgen/gen/golang" // installs the Go emitter for gen.Generate
+	"github.com/tenantgen/tenantgen/internal/bench"
+	"github.com/tenantgen/tenantgen/internal/bench/synth"
 )
 
-// runGenerate times `tenantgen generate` against `sqlc generate` on the same
+// Config sizes the family and names the binaries it times.
+type Config struct {
+	Synth        synth.Options // the input
+	Runs         int           // runs per tool; the median is reported
+	SqlcBin      string        // default: built from the module cache
+	TenantgenBin string        // default: built from ./cmd/tenantgen
+}
+
+// Flags registers c's flags on fs.
+func (c *Config) Flags(fs *flag.FlagSet) {
+	fs.IntVar(&c.Synth.Tables, "synth-tables", 200, "generation: tables of the synthetic input (half shared, half tenant)")
+	fs.IntVar(&c.Synth.Queries, "synth-queries", 1000, "generation: queries of the synthetic input")
+	fs.IntVar(&c.Runs, "gen-runs", 5, "generation: runs per tool (the median is reported)")
+	fs.StringVar(&c.SqlcBin, "sqlc", "", "generation: a sqlc binary to use (default: build github.com/sqlc-dev/sqlc/cmd/sqlc from the module cache)")
+	fs.StringVar(&c.TenantgenBin, "tenantgen", "", "generation: a tenantgen binary to use (default: build ./cmd/tenantgen)")
+}
+
+// Run times `tenantgen generate` against `sqlc generate` on the same
 // synthetic input, each a process of a binary built once beforehand.
-func runGenerate(ctx context.Context, b *bench) (section, []targetRow, error) {
-	c := b.cfg
+func (c *Config) Run(ctx context.Context, _ *bench.Env) (bench.Section, []bench.TargetRow, error) {
+	if c.Runs < 1 {
+		return bench.Section{}, nil, fmt.Errorf("-gen-runs must be at least 1")
+	}
 	dir, err := os.MkdirTemp("", "tenantgen-bench-gen-")
 	if err != nil {
-		return section{}, nil, err
+		return bench.Section{}, nil, err
 	}
 	defer os.RemoveAll(dir)
 	in := filepath.Join(dir, "input")
-	if err := synth.Write(in, synth.Options{Tables: c.synthTables, Queries: c.synthQueries}); err != nil {
-		return section{}, nil, err
+	if err := synth.Write(in, c.Synth); err != nil {
+		return bench.Section{}, nil, err
 	}
 
 	// The binaries, built once.
 	root, err := moduleRoot(ctx)
 	if err != nil {
-		return section{}, nil, err
+		return bench.Section{}, nil, err
 	}
 	t0 := time.Now()
-	tg := c.tenantgenBin
+	tg := c.TenantgenBin
 	if tg == "" {
 		tg = filepath.Join(dir, "tenantgen")
 		if err := goBuild(ctx, root, tg, "./cmd/tenantgen"); err != nil {
-			return section{}, nil, err
+			return bench.Section{}, nil, err
 		}
 	}
-	sq := c.sqlcBin
+	sq := c.SqlcBin
 	if sq == "" {
 		sq = filepath.Join(dir, "sqlc")
 		if err := goBuild(ctx, root, sq, "github.com/sqlc-dev/sqlc/cmd/sqlc"); err != nil {
-			return section{}, nil, err
+			return bench.Section{}, nil, err
 		}
 	}
-	logf("  binaries ready in %s", time.Since(t0).Round(100*time.Millisecond))
+	bench.Logf("  binaries ready in %s", time.Since(t0).Round(100*time.Millisecond))
 	sqlcVersion := "?"
 	if out, err := exec.CommandContext(ctx, sq, "version").Output(); err == nil {
 		sqlcVersion = strings.TrimSpace(string(out))
@@ -81,38 +108,38 @@ func runGenerate(ctx context.Context, b *bench) (section, []targetRow, error) {
 	}
 	// One unmeasured run each: the binaries into the page cache.
 	if _, err := runTool(tg, "tenantgen.yaml", tgOut, true); err != nil {
-		return section{}, nil, err
+		return bench.Section{}, nil, err
 	}
 	if _, err := runTool(sq, "sqlc.yaml", sqOut, true); err != nil {
-		return section{}, nil, err
+		return bench.Section{}, nil, err
 	}
 	clear(cpu)
 	// Fresh runs (output removed first), alternating tools; then no-op
 	// reruns over an up-to-date output.
 	var tgFresh, sqFresh, tgNoop, sqNoop []time.Duration
-	for i := range c.genRuns {
+	for i := range c.Runs {
 		d, err := runTool(tg, "tenantgen.yaml", tgOut, true)
 		if err != nil {
-			return section{}, nil, err
+			return bench.Section{}, nil, err
 		}
 		tgFresh = append(tgFresh, d)
 		d, err = runTool(sq, "sqlc.yaml", sqOut, true)
 		if err != nil {
-			return section{}, nil, err
+			return bench.Section{}, nil, err
 		}
 		sqFresh = append(sqFresh, d)
-		logf("  run %d/%d: tenantgen %s, sqlc %s", i+1, c.genRuns, tgFresh[i].Round(time.Millisecond), sqFresh[i].Round(time.Millisecond))
+		bench.Logf("  run %d/%d: tenantgen %s, sqlc %s", i+1, c.Runs, tgFresh[i].Round(time.Millisecond), sqFresh[i].Round(time.Millisecond))
 	}
-	noopRuns := max(1, min(3, c.genRuns))
+	noopRuns := max(1, min(3, c.Runs))
 	for range noopRuns {
 		d, err := runTool(tg, "tenantgen.yaml", tgOut, false)
 		if err != nil {
-			return section{}, nil, err
+			return bench.Section{}, nil, err
 		}
 		tgNoop = append(tgNoop, d)
 		d, err = runTool(sq, "sqlc.yaml", sqOut, false)
 		if err != nil {
-			return section{}, nil, err
+			return bench.Section{}, nil, err
 		}
 		sqNoop = append(sqNoop, d)
 	}
@@ -123,53 +150,54 @@ func runGenerate(ctx context.Context, b *bench) (section, []targetRow, error) {
 	// sqlc child, as tenantgen's does, should it be needed).
 	cfg, err := tgconfig.Load(filepath.Join(in, "tenantgen.yaml"))
 	if err != nil {
-		return section{}, nil, err
+		return bench.Section{}, nil, err
 	}
 	var schemaOnly []time.Duration
 	for range 3 {
 		t0 := time.Now()
 		if _, err := gen.Generate(cfg, gen.Options{SchemaOnly: true}); err != nil {
-			return section{}, nil, err
+			return bench.Section{}, nil, err
 		}
 		schemaOnly = append(schemaOnly, time.Since(t0))
 	}
-	mt, ms := median(tgFresh), median(sqFresh)
-	nt, ns := median(tgNoop), median(sqNoop)
+	mt, ms := bench.Median(tgFresh), bench.Median(sqFresh)
+	nt, ns := bench.Median(tgNoop), bench.Median(sqNoop)
 	ratio := mt.Seconds() / ms.Seconds()
-	logf("  tenantgen %s, sqlc %s (%.2fx); no-op %s vs %s", mt.Round(time.Millisecond), ms.Round(time.Millisecond), ratio, nt.Round(time.Millisecond), ns.Round(time.Millisecond))
+	bench.Logf("  tenantgen %s, sqlc %s (%.2fx); no-op %s vs %s", mt.Round(time.Millisecond), ms.Round(time.Millisecond), ratio, nt.Round(time.Millisecond), ns.Round(time.Millisecond))
 
 	var sb strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
-	w("A synthetic input from [`synth`](cmd/tenantgen-bench/synth) (`go run ./cmd/tenantgen-bench -write-synth DIR` writes it): %d tables\n", c.synthTables)
-	w("(%d shared, %d tenant; FKs within each scope and from tenant to shared tables, an enum per scope, an index per table) in\n", c.synthTables/2, c.synthTables-c.synthTables/2)
-	w("%d goose files, and %d queries in sqlc syntax (get, list with a join to a shared table, insert ... RETURNING *, update, count/delete),\n", (max(c.synthTables/2, c.synthTables-c.synthTables/2)+9)/10, c.synthQueries)
+	w("A synthetic input from [`synth`](internal/bench/synth) (`go run ./internal/bench/cmd/tenantgen-bench -write-synth DIR` writes it): %d tables\n", c.Synth.Tables)
+	w("(%d shared, %d tenant; FKs within each scope and from tenant to shared tables, an enum per scope, an index per table) in\n", c.Synth.Tables/2, c.Synth.Tables-c.Synth.Tables/2)
+	w("%d goose files, and %d queries in sqlc syntax (get, list with a join to a shared table, insert ... RETURNING *, update, count/delete),\n", (max(c.Synth.Tables/2, c.Synth.Tables-c.Synth.Tables/2)+9)/10, c.Synth.Queries)
 	w("one query file per table. `tenantgen generate` and `sqlc generate` (%s, with the sqlc.yaml tenantgen itself hands sqlc:\n", sqlcVersion)
 	w("same schema and query directories, pgx/v5) run as processes of binaries built once before timing; fresh runs remove the output\n")
-	w("first and alternate between the tools; no-op runs regenerate over an up-to-date output. Medians of %d fresh and %d no-op runs.\n\n", c.genRuns, noopRuns)
+	w("first and alternate between the tools; no-op runs regenerate over an up-to-date output. Medians of %d fresh and %d no-op runs.\n\n", c.Runs, noopRuns)
 	w("| tool | fresh: median (runs) | fresh / sqlc | no-op regenerate: median | no-op / sqlc | output |\n|---|---|---|---|---|---|\n")
-	w("| sqlc generate | %s (%s) | 1.00 | %s | 1.00 | %d files, %d queries |\n", fmtMs(ms), fmtRuns(sqFresh), fmtMs(ns), sqFiles, sqQueries)
-	w("| tenantgen generate | %s (%s) | %.2f | %s | %.2f | %d files (Go and migrations), %d queries |\n\n", fmtMs(mt), fmtRuns(tgFresh), ratio, fmtMs(nt), nt.Seconds()/ns.Seconds(), tgFiles, tgQueries)
-	so := median(schemaOnly)
+	w("| sqlc generate | %s (%s) | 1.00 | %s | 1.00 | %d files, %d queries |\n", bench.FmtMs(ms), fmtRuns(sqFresh), bench.FmtMs(ns), sqFiles, sqQueries)
+	w("| tenantgen generate | %s (%s) | %.2f | %s | %.2f | %d files (Go and migrations), %d queries |\n\n", bench.FmtMs(mt), fmtRuns(tgFresh), ratio, bench.FmtMs(nt), nt.Seconds()/ns.Seconds(), tgFiles, tgQueries)
+	so := bench.Median(schemaOnly)
 	w("Where the time goes: tenantgen runs sqlc itself (a child process of its own binary), so it costs sqlc's time plus its own\n")
-	w("work, here %s (the difference of the fresh medians). CPU time, which background load disturbs less than wall time, gives\n", fmtMs(mt-ms))
+	w("work, here %s (the difference of the fresh medians). CPU time, which background load disturbs less than wall time, gives\n", bench.FmtMs(mt-ms))
 	w("%.2fx: tenantgen %s, sqlc %s (medians of the fresh runs, children included). Its schema work alone (parse, scope analysis,\n",
-		median(cpu[tg]).Seconds()/median(cpu[sq]).Seconds(), fmtMs(median(cpu[tg])), fmtMs(median(cpu[sq])))
-	w("migration sets; timed in process, median of 3) takes %s; the rest is its pass over sqlc's output and a second process start.\n", fmtMs(so))
+		bench.Median(cpu[tg]).Seconds()/bench.Median(cpu[sq]).Seconds(), bench.FmtMs(bench.Median(cpu[tg])), bench.FmtMs(bench.Median(cpu[sq])))
+	w("migration sets; timed in process, median of 3) takes %s; the rest is its pass over sqlc's output and a second process start.\n", bench.FmtMs(so))
 	w("A no-op regenerate does all the same work and only skips the writes.\n\n")
-	var targets []targetRow
-	st := "met"
 	if ratio > 1.3 {
-		st = "missed"
-		w("The target (<= 1.3x sqlc, here %s) is missed: %.2fx, %s over sqlc. To meet it, what tenantgen adds to sqlc must fit in\n", fmtMs(time.Duration(1.3*float64(ms))), ratio, fmtMs(mt-ms))
-		w("%s. Most of it is tenantgen's pass over sqlc's output: in a CPU profile of `gen.Generate` on this input (taken while writing\n", fmtMs(time.Duration(0.3*float64(ms))))
+		w("The target (<= 1.3x sqlc, here %s) is missed: %.2fx, %s over sqlc. To meet it, what tenantgen adds to sqlc must fit in\n", bench.FmtMs(time.Duration(1.3*float64(ms))), ratio, bench.FmtMs(mt-ms))
+		w("%s. Most of it is tenantgen's pass over sqlc's output: in a CPU profile of `gen.Generate` on this input (taken while writing\n", bench.FmtMs(time.Duration(0.3*float64(ms))))
 		w("this bench, not by it), printing the Go files and parsing each query again with pg_query (one cgo call per query) take about\n")
 		w("a quarter of tenantgen's own CPU each, parsing sqlc's Go output and the schema analysis about a seventh each. Taking the query\n")
 		w("parse from sqlc instead of parsing again, and skipping the whole run when no input changed (a hash of the inputs kept next to\n")
 		w("the output: the no-op regenerate, now %.2fx sqlc, would cost a file read), are the two steps that would close it.\n", nt.Seconds()/ns.Seconds())
 	}
-	targets = append(targets, targetRow{"generation", fmt.Sprintf("tenantgen generate <= 1.3x sqlc generate (%d tables, %d queries)", c.synthTables, c.synthQueries),
-		fmt.Sprintf("%.2fx (%s vs %s)", ratio, fmtMs(mt), fmtMs(ms)), st})
-	return section{title: "4. Generation", body: sb.String()}, targets, nil
+	target := bench.TargetRow{
+		Family:   "generation",
+		Target:   fmt.Sprintf("tenantgen generate <= 1.3x sqlc generate (%d tables, %d queries)", c.Synth.Tables, c.Synth.Queries),
+		Measured: fmt.Sprintf("%.2fx (%s vs %s)", ratio, bench.FmtMs(mt), bench.FmtMs(ms)),
+		Status:   bench.Status(ratio <= 1.3),
+	}
+	return bench.Section{Title: "4. Generation", Body: sb.String()}, []bench.TargetRow{target}, nil
 }
 
 func moduleRoot(ctx context.Context) (string, error) {

@@ -1,4 +1,4 @@
-package main
+package query
 
 import (
 	"context"
@@ -10,7 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/tenantgen/tenantgen/cmd/tenantgen-bench/benchdb"
+	"github.com/tenantgen/tenantgen/internal/bench"
+	"github.com/tenantgen/tenantgen/internal/bench/benchdb"
 	"github.com/tenantgen/tenantgen/runtime"
 )
 
@@ -26,27 +27,27 @@ const (
 
 func queryTenantName(i int) string { return fmt.Sprintf("q%05d", i) }
 
-// setupQueryTenants makes sure the first n tenant schemas and the limit's
+// setupTenants makes sure the first n tenant schemas and the limit's
 // exist, each with benchdb's tenant set and rows rows, and, when flatRows >
 // 0, flatSchema with that many rows. It returns how many tenant schemas it
 // created and whether it created flatSchema.
-func setupQueryTenants(ctx context.Context, b *bench, n, flatRows int) (int, bool, error) {
-	conn, err := pgx.Connect(ctx, b.url)
+func (q *queryBench) setupTenants(ctx context.Context, n, flatRows int) (int, bool, error) {
+	conn, err := pgx.Connect(ctx, q.e.URL)
 	if err != nil {
 		return 0, false, err
 	}
 	defer conn.Close(ctx)
-	ddl, err := upSQL(benchdb.Migrations().Tenant)
+	ddl, err := bench.UpSQL(benchdb.Migrations().Tenant)
 	if err != nil {
 		return 0, false, err
 	}
 	flatCreated := false
 	if flatRows > 0 {
 		var have int64 // the inserts of earlier runs add rows with higher ids
-		err := conn.QueryRow(ctx, `SELECT count(*) FROM `+ident(flatSchema)+`.items WHERE id <= $1`, flatRows).Scan(&have)
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM `+bench.Ident(flatSchema)+`.items WHERE id <= $1`, flatRows).Scan(&have)
 		if err != nil || have != int64(flatRows) {
-			logf("creating %s with %d rows", flatSchema, flatRows)
-			id := ident(flatSchema)
+			bench.Logf("creating %s with %d rows", flatSchema, flatRows)
+			id := bench.Ident(flatSchema)
 			_, err := conn.Exec(ctx, fmt.Sprintf(`DROP SCHEMA IF EXISTS %s CASCADE; BEGIN; CREATE SCHEMA %s; SET LOCAL search_path TO %s, public; %s
 				INSERT INTO items (name, status, qty) SELECT '%s-' || g, 'active', g FROM generate_series(1, %d) g; COMMIT`,
 				id, id, id, ddl, flatSchema, flatRows))
@@ -59,7 +60,7 @@ func setupQueryTenants(ctx context.Context, b *bench, n, flatRows int) (int, boo
 			flatCreated = true
 		}
 	}
-	have, err := schemasLike(ctx, conn, queryTenantRe+"|^"+limitSchema+"$")
+	have, err := bench.SchemasLike(ctx, conn, queryTenantRe+"|^"+limitSchema+"$")
 	if err != nil {
 		return 0, flatCreated, err
 	}
@@ -79,13 +80,13 @@ func setupQueryTenants(ctx context.Context, b *bench, n, flatRows int) (int, boo
 	if len(missing) == 0 {
 		return 0, flatCreated, nil
 	}
-	logf("creating %d query-path schemas with plain SQL (%d per transaction, %d connections)", len(missing), b.cfg.chunk, b.cfg.setupWorkers)
+	bench.Logf("creating %d query-path schemas with plain SQL (%d per transaction, %d connections)", len(missing), q.c.chunk, q.c.setupWorkers)
 	chunks := make(chan []string)
 	go func() {
 		defer close(chunks)
-		for start := 0; start < len(missing); start += b.cfg.chunk {
+		for start := 0; start < len(missing); start += q.c.chunk {
 			select {
-			case chunks <- missing[start:min(start+b.cfg.chunk, len(missing))]:
+			case chunks <- missing[start:min(start+q.c.chunk, len(missing))]:
 			case <-ctx.Done():
 				return
 			}
@@ -98,11 +99,11 @@ func setupQueryTenants(ctx context.Context, b *bench, n, flatRows int) (int, boo
 		wg       sync.WaitGroup
 		t0       = time.Now()
 	)
-	for range max(1, b.cfg.setupWorkers) {
+	for range max(1, q.c.setupWorkers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := pgconn.Connect(ctx, b.url)
+			c, err := pgconn.Connect(ctx, q.e.URL)
 			if err != nil {
 				mu.Lock()
 				firstErr = err
@@ -114,9 +115,9 @@ func setupQueryTenants(ctx context.Context, b *bench, n, flatRows int) (int, boo
 				var sb strings.Builder
 				sb.WriteString("BEGIN;\n")
 				for _, name := range names {
-					id := ident(name)
+					id := bench.Ident(name)
 					fmt.Fprintf(&sb, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s, public;\n%s\n", id, id, ddl)
-					fmt.Fprintf(&sb, "INSERT INTO items (name, status, qty) SELECT '%s-' || g, 'active', g FROM generate_series(1, %d) g;\n", name, b.cfg.rows)
+					fmt.Fprintf(&sb, "INSERT INTO items (name, status, qty) SELECT '%s-' || g, 'active', g FROM generate_series(1, %d) g;\n", name, q.c.rows)
 				}
 				sb.WriteString("COMMIT;")
 				_, err := c.Exec(ctx, sb.String()).ReadAll()
@@ -126,7 +127,7 @@ func setupQueryTenants(ctx context.Context, b *bench, n, flatRows int) (int, boo
 				}
 				done += len(names)
 				if err == nil && (done%2000 < len(names) || done == len(missing)) {
-					logf("  %d/%d schemas (%.0f/s)", done, len(missing), float64(done)/time.Since(t0).Seconds())
+					bench.Logf("  %d/%d schemas (%.0f/s)", done, len(missing), float64(done)/time.Since(t0).Seconds())
 				}
 				mu.Unlock()
 				if err != nil {
