@@ -1,8 +1,8 @@
 // Package generate is the generation benchmark family: `tenantgen generate`
 // against `sqlc generate` on the same synthetic input (package synth).
 //
-// It also times tenantgen's schema work in process, through gen.Generate:
-// the command running it must call sqlcrun.ServeChild first thing in main.
+// It also times tenantgen's schema work alone, in process, through
+// gen.Generate with SchemaOnly (no sqlc, no Go emitter).
 package generate
 
 import (
@@ -18,7 +18,6 @@ import (
 
 	"github.com/tenantgen/tenantgen/gen"
 	tgconfig "github.com/tenantgen/tenantgen/gen/config"
-	_ "github.com/tenantgen/tenantgen/gen/golang" // installs the Go emitter for gen.Generate
 	"github.com/tenantgen/tenantgen/internal/bench"
 	"github.com/tenantgen/tenantgen/internal/bench/synth"
 )
@@ -146,8 +145,7 @@ func (c *Config) Run(ctx context.Context, _ *bench.Env) (bench.Section, []bench.
 	tgFiles, tgQueries := countOutput(tgOut)
 	sqFiles, sqQueries := countOutput(sqOut)
 
-	// tenantgen's schema work alone, in process (this binary serves as the
-	// sqlc child, as tenantgen's does, should it be needed).
+	// tenantgen's schema work alone, in process.
 	cfg, err := tgconfig.Load(filepath.Join(in, "tenantgen.yaml"))
 	if err != nil {
 		return bench.Section{}, nil, err

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/tenantgen/tenantgen/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m, "bench") }
+
+func TestParseFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    string // the families, in run order
+		wantErr string
+	}{
+		{args: nil, want: "query,migrate,create,generate"},
+		{args: []string{"-only", "create, query"}, want: "query,create"},
+		{args: []string{"-only", "migrate", "-fleet", "7", "-parallel", "2"}, want: "migrate"},
+		{args: []string{"-only", "qeury"}, wantErr: `unknown family "qeury"`},
+		{args: []string{"-conc", "1,x"}, wantErr: "not a list of counts"},
+	} {
+		fs := flag.NewFlagSet("tenantgen-bench", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		f, err := parseFlags(fs, tc.args)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: err %v, want %q", tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		var names []string
+		for _, fam := range f.families() {
+			names = append(names, fam.Name)
+		}
+		if got := strings.Join(names, ","); got != tc.want {
+			t.Errorf("%q: families %s, want %s", tc.args, got, tc.want)
+		}
+	}
+	// Each family's flags land in its own config.
+	fs := flag.NewFlagSet("tenantgen-bench", flag.ContinueOnError)
+	f, err := parseFlags(fs, []string{"-fleet", "7", "-parallel", "2,3", "-creates", "5", "-synth-tables", "9", "-db", "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.migrate.Fleet != 7 || len(f.migrate.Parallel) != 2 || f.create.Creates != 5 || f.generate.Synth.Tables != 9 || f.env.DB != "x" {
+		t.Errorf("flags not routed to their family: %+v %+v %+v %+v", f.migrate, f.create, f.generate, f.env)
+	}
+}
+
+// TestFamiliesTiny runs the query, fleet-migration and creation families
+// once at a tiny size against the server, to prove they run and report.
+// (The generation family builds sqlc, which takes longer than the rest of
+// the package's tests; `make bench` runs it.)
+func TestFamiliesTiny(t *testing.T) {
+	pgtest.URL(t) // skips (or fails under CI) without a server
+	db := fmt.Sprintf("tenantgen_test_benchrun_%d", os.Getpid())
+	fs := flag.NewFlagSet("tenantgen-bench", flag.ContinueOnError)
+	f, err := parseFlags(fs, []string{"-db", db, "-only", "query,migrate,create",
+		"-tenants", "1,3", "-zipf", "3", "-conc", "2", "-ppt-tenants", "2", "-rows", "5",
+		"-dur", "10ms", "-rounds", "2", "-warmup", "5ms", "-warm-execs", "1",
+		"-fleet", "4", "-parallel", "2", "-migrate-chunks", "2", "-baseline-every", "1", "-creates", "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := run(context.Background(), f)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	got := report.String()
+	for _, want := range []string{
+		"# tenantgen benchmarks", "## How it was run", "## Targets",
+		"| N=3 Zipf |", // the query path's table of modes
+		"| fleet migration | MigrateTenants >= 3x faster than a sequential goose loop (4 tenants) |",
+		"## 1. Query path", "## 2. Fleet migration", "## 3. Tenant creation",
+		"go run ./internal/bench/cmd/tenantgen-bench",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "stopped early") {
+		t.Error("the report says the run stopped early")
+	}
+	var exists bool
+	if err := pgtest.Connect(t).QueryRow(context.Background(),
+		`SELECT EXISTS (SELECT FROM pg_database WHERE datname IN ($1::text, $1::text || '_fleet'))`, db).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	if exists {
+		t.Errorf("the bench databases %s, %s_fleet are left behind", db, db)
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", got)
+	}
+}
