@@ -38,7 +38,10 @@ func Render(e *Env, sections []Section, targets []TargetRow, took time.Duration,
 	w("  an interrupted run leaves them too, and the next run resumes from them.\n")
 	w("- Scale with flags (`go run %s -h`): `-dur`, `-rounds`, `-tenants`, `-zipf`, `-conc`, `-strategies`, `-fleet`,\n", cmdPath)
 	w("  `-parallel`, `-baseline-every`, `-creates`, `-synth-tables`, `-synth-queries`, `-gen-runs`, `-only query,migrate,create,generate`;\n")
-	w("  `make bench BENCHFLAGS='...'`.\n\n")
+	w("  `make bench BENCHFLAGS='...'`.\n")
+	w("- Binding overhead alone, without a fleet, is a `testing.B` benchmark outside this report:\n")
+	w("  `go test -run '^$' -bench . -benchmem ./internal/bench/bind` (contract.Bind on generated SQL; a point SELECT raw, through\n")
+	w("  `runtime.BindTenant` and through the generated handle, with allocations per query).\n\n")
 
 	if len(targets) > 0 {
 		w("## Targets\n\n")
