@@ -3,9 +3,11 @@
 // write together (BENCHMARKS.md) and small measuring and formatting helpers.
 //
 // Each family is a package of its own under internal/bench (query, migrate,
-// create, generate), with its own Config and flags; the command
-// internal/bench/cmd/tenantgen-bench runs them. Binding overhead, which needs
-// no fleet, is a plain testing.B benchmark in internal/bench/bind.
+// create, generate; fleet is what migrate and create share, synth the
+// generation input, benchdb and fleetdb the generated packages they run),
+// with its own Config and flags; the command internal/bench/cmd/tenantgen-bench
+// runs them. Binding overhead, which needs no fleet, is a plain testing.B
+// benchmark in internal/bench/bind.
 package bench
 
 import (

@@ -3,14 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/tenantgen/tenantgen/runtime"
 )
 
 // Section is one family's part of the report.
@@ -38,30 +34,6 @@ func Status(ok bool) string {
 		return "met"
 	}
 	return "missed"
-}
-
-// OpenFleetRuntime opens the runtime on the fleet database with the given
-// migration sets and applies the shared ones (the registry and the set's
-// own), for the fleet families. It returns the database's URL too.
-func (e *Env) OpenFleetRuntime(ctx context.Context, migs runtime.Migrations) (*runtime.DB, string, error) {
-	url, err := e.OpenFleet(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	cfg, err := PoolConfig(url, 4)
-	if err != nil {
-		return nil, "", err
-	}
-	rt, err := runtime.OpenConfig(ctx, cfg, runtime.WithMigrations(migs),
-		runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := rt.MigrateShared(ctx); err != nil {
-		rt.Close()
-		return nil, "", fmt.Errorf("migrating the fleet's shared set: %w", err)
-	}
-	return rt, url, nil
 }
 
 var logStart = time.Now()

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tenantgen/tenantgen/internal/bench"
+	"github.com/tenantgen/tenantgen/internal/bench/fleet"
 	"github.com/tenantgen/tenantgen/internal/bench/fleetdb"
 	"github.com/tenantgen/tenantgen/runtime"
 )
@@ -33,16 +34,12 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 	if c.Creates < 1 {
 		return bench.Section{}, nil, fmt.Errorf("-creates must be at least 1")
 	}
-	rt, url, err := e.OpenFleetRuntime(ctx, fleetdb.Migrations())
+	f, err := fleet.Open(ctx, e)
 	if err != nil {
 		return bench.Section{}, nil, err
 	}
-	defer rt.Close()
-	ddl, err := bench.UpSQL(fleetdb.Migrations().Tenant)
-	if err != nil {
-		return bench.Section{}, nil, err
-	}
-	conn, err := pgconn.Connect(ctx, url)
+	defer f.Close()
+	conn, err := pgconn.Connect(ctx, f.URL)
 	if err != nil {
 		return bench.Section{}, nil, err
 	}
@@ -53,12 +50,12 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 		if ctx.Err() != nil {
 			return bench.Section{}, nil, ctx.Err()
 		}
-		d, err := createOne(ctx, rt, i)
+		d, err := createOne(ctx, f.RT, i)
 		if err != nil {
 			return bench.Section{}, nil, err
 		}
 		rtTimes = append(rtTimes, d)
-		if d, err = createLimit(ctx, conn, i, ddl); err != nil {
+		if d, err = createLimit(ctx, conn, i, f.DDL); err != nil {
 			return bench.Section{}, nil, err
 		}
 		limTimes = append(limTimes, d)

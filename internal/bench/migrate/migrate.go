@@ -18,6 +18,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/tenantgen/tenantgen/internal/bench"
+	"github.com/tenantgen/tenantgen/internal/bench/fleet"
 	"github.com/tenantgen/tenantgen/internal/bench/fleetdb"
 	"github.com/tenantgen/tenantgen/runtime"
 )
@@ -140,15 +141,12 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 	if c.Fleet < 1 || len(c.Parallel) == 0 {
 		return bench.Section{}, nil, fmt.Errorf("-fleet must be at least 1 and -parallel not empty")
 	}
-	rt, url, err := e.OpenFleetRuntime(ctx, fleetdb.Migrations())
+	f, err := fleet.Open(ctx, e)
 	if err != nil {
 		return bench.Section{}, nil, err
 	}
-	defer rt.Close()
-	ddl, err := bench.UpSQL(fleetdb.Migrations().Tenant)
-	if err != nil {
-		return bench.Section{}, nil, err
-	}
+	defer f.Close()
+	rt, url, ddl := f.RT, f.URL, f.DDL
 	_, versions := fleetdb.Migrations().Versions()
 	target := versions[len(versions)-1]
 

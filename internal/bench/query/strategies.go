@@ -103,6 +103,19 @@ func (q *queryBench) config(maxConns int, app string) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
+// newPool opens a pool of the strategy's size with cfg's settings edited by
+// edit, when not nil.
+func (q *queryBench) newPool(ctx context.Context, app string, edit func(*pgxpool.Config)) (*pgxpool.Pool, error) {
+	cfg, err := q.config(q.c.poolSize, app)
+	if err != nil {
+		return nil, err
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
 func scanItem(row pgx.Row, prefix string) error {
 	var it benchdb.Item
 	if err := row.Scan(&it.ID, &it.Name, &it.Status, &it.Qty, &it.CreatedAt); err != nil {
@@ -125,11 +138,7 @@ type limitTarget struct {
 // openLimit opens the limit on schema (limitSchema, or flatSchema: one
 // table with every tenant's rows).
 func (q *queryBench) openLimit(ctx context.Context, app, schema string) (target, error) {
-	cfg, err := q.config(q.c.poolSize, app)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := q.newPool(ctx, app, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -166,12 +175,7 @@ type naiveTarget struct {
 }
 
 func (q *queryBench) openNaive(ctx context.Context, app string, mode pgx.QueryExecMode) (target, error) {
-	cfg, err := q.config(q.c.poolSize, app)
-	if err != nil {
-		return nil, err
-	}
-	cfg.ConnConfig.DefaultQueryExecMode = mode
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := q.newPool(ctx, app, func(cfg *pgxpool.Config) { cfg.ConnConfig.DefaultQueryExecMode = mode })
 	if err != nil {
 		return nil, err
 	}
@@ -323,11 +327,7 @@ type rawTarget struct {
 }
 
 func (q *queryBench) openRawQualified(ctx context.Context, app string) (target, error) {
-	cfg, err := q.config(q.c.poolSize, app)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := q.newPool(ctx, app, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func TestFamiliesTiny(t *testing.T) {
 	db := fmt.Sprintf("tenantgen_test_benchrun_%d", os.Getpid())
 	fs := flag.NewFlagSet("tenantgen-bench", flag.ContinueOnError)
 	f, err := parseFlags(fs, []string{"-db", db, "-only", "query,migrate,create",
-		"-tenants", "1,3", "-zipf", "3", "-conc", "2", "-ppt-tenants", "2", "-rows", "5",
+		"-tenants", "3", "-zipf", "3", "-conc", "2", "-ppt-tenants", "2", "-rows", "5",
 		"-dur", "10ms", "-rounds", "2", "-warmup", "5ms", "-warm-execs", "1",
 		"-fleet", "4", "-parallel", "2", "-migrate-chunks", "2", "-baseline-every", "1", "-creates", "2"})
 	if err != nil {
