@@ -136,6 +136,35 @@ type migRow struct {
 	tenants      int
 }
 
+// method is one way of migrating a chunk of tenants; its time is the sum
+// over its chunks.
+type method struct {
+	key, name, note string
+	run             func(names []string) (applied int, err error)
+	took            time.Duration
+	applied         int
+}
+
+// migration is one run of the family.
+type migration struct {
+	c        *Config
+	f        *fleet.Fleet
+	versions []int64
+	sets     map[string][]string // each method's own tenants, by method key
+	ran      map[string][]string // the tenants each method ran on
+	methods  []*method
+}
+
+// results are what the report is made of.
+type results struct {
+	rows              []migRow
+	limit, loop, best time.Duration
+	bestPar           int
+	noops             []time.Duration
+	noop, noopLoop    time.Duration
+	noopLoopTenants   int
+}
+
 // Run migrates the fleet with every method, then again with nothing to do.
 func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.TargetRow, error) {
 	if c.Fleet < 1 || len(c.Parallel) == 0 {
@@ -146,41 +175,59 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 		return bench.Section{}, nil, err
 	}
 	defer f.Close()
-	rt, url, ddl := f.RT, f.URL, f.DDL
 	_, versions := fleetdb.Migrations().Versions()
-	target := versions[len(versions)-1]
+	m := &migration{c: c, f: f, versions: versions, ran: map[string][]string{}}
+	if err := m.createSets(ctx); err != nil {
+		return bench.Section{}, nil, err
+	}
+	m.methods = m.newMethods(ctx)
+	if err := m.runChunks(ctx); err != nil {
+		return bench.Section{}, nil, err
+	}
+	res, err := m.results()
+	if err != nil {
+		return bench.Section{}, nil, err
+	}
+	// Every set has the same tables.
+	if err := checkFleet(ctx, f.URL, f.RT, m.ran, versions[len(versions)-1]); err != nil {
+		return bench.Section{}, nil, err
+	}
+	if err := m.noopRuns(ctx, res); err != nil {
+		return bench.Section{}, nil, err
+	}
+	return m.report(res)
+}
 
-	sets := map[string][]string{"mx": fleetNames("mx", c.Fleet), "ml": fleetNames("ml", c.Fleet)}
+// createSets creates every method's schemas, empty; those of MigrateTenants
+// registered too (it migrates registered tenants only).
+func (m *migration) createSets(ctx context.Context) error {
+	c := m.c
+	m.sets = map[string][]string{"mx": fleetNames("mx", c.Fleet), "ml": fleetNames("ml", c.Fleet)}
 	for _, p := range c.Parallel {
-		sets[fmt.Sprintf("mp%d", p)] = fleetNames(fmt.Sprintf("mp%d", p), c.Fleet)
+		m.sets[fmt.Sprintf("mp%d", p)] = fleetNames(fmt.Sprintf("mp%d", p), c.Fleet)
 	}
 	t0 := time.Now()
-	for key, names := range sets {
-		// MigrateTenants migrates registered tenants only.
-		if err := createEmptySchemas(ctx, url, names, strings.HasPrefix(key, "mp")); err != nil {
-			return bench.Section{}, nil, fmt.Errorf("creating the fleet's schemas: %w", err)
+	for key, names := range m.sets {
+		if err := createEmptySchemas(ctx, m.f.URL, names, strings.HasPrefix(key, "mp")); err != nil {
+			return fmt.Errorf("creating the fleet's schemas: %w", err)
 		}
 	}
-	bench.Logf("  created %d empty schemas in %s", len(sets)*c.Fleet, time.Since(t0).Round(100*time.Millisecond))
+	bench.Logf("  created %d empty schemas in %s", len(m.sets)*c.Fleet, time.Since(t0).Round(100*time.Millisecond))
+	return nil
+}
 
-	// The methods take turns, chunk by chunk of the fleet, so that
-	// background load falls on all of them alike; each one's time is the
-	// sum over its chunks.
-	type method struct {
-		key, name, note string
-		run             func(names []string) (applied int, err error)
-		took            time.Duration
-		applied         int
-	}
+// newMethods lists L, the goose loop and MigrateTenants at each parallelism.
+func (m *migration) newMethods(ctx context.Context) []*method {
+	url, ddl, rt := m.f.URL, m.f.DDL, m.f.RT
 	methods := []*method{
 		{key: "mx", name: "L: the DDL as one script, one connection", note: "a transaction per tenant, 50 tenants per round trip, no version table",
 			run: func(names []string) (int, error) {
-				return len(versions) * len(names), migrateLimit(ctx, url, names, ddl)
+				return len(m.versions) * len(names), migrateLimit(ctx, url, names, ddl)
 			}},
 		{key: "ml", name: "a loop of goose providers, one tenant after another", note: "what a user would write: sql.DB with the tenant's search_path + goose.Provider.Up per tenant",
 			run: func(names []string) (int, error) { return gooseLoop(ctx, url, names) }},
 	}
-	for _, p := range c.Parallel {
+	for _, p := range m.c.Parallel {
 		methods = append(methods, &method{key: fmt.Sprintf("mp%d", p), name: fmt.Sprintf("runtime.MigrateTenants, parallel %d", p), note: fmt.Sprintf("goose per tenant under the tenant's advisory lock, %d tenants at once", p),
 			run: func(names []string) (int, error) {
 				rep, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: names, Parallel: p})
@@ -193,115 +240,138 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 				return applied, err
 			}})
 	}
-	// The sequential baselines' time is proportional to the tenant count:
-	// they run on every -baseline-every'th chunk and their time is scaled to
-	// the fleet.
-	chunks := max(1, min(c.MigChunks, c.Fleet))
-	ran := map[string][]string{} // the tenants each method ran on
+	return methods
+}
+
+// chunks is how many chunks of the fleet the methods take turns on.
+func (c *Config) chunks() int { return max(1, min(c.MigChunks, c.Fleet)) }
+
+// runChunks runs the methods in turns, chunk by chunk of the fleet, so that
+// background load falls on all of them alike. The sequential baselines'
+// time is proportional to the tenant count: they run on every
+// -baseline-every'th chunk only, and their time is scaled to the fleet.
+func (m *migration) runChunks(ctx context.Context) error {
+	c := m.c
+	chunks := c.chunks()
 	for i := range chunks {
 		lo, hi := i*c.Fleet/chunks, (i+1)*c.Fleet/chunks
 		// A different method goes first in each chunk: whatever the previous
 		// chunk left behind (checkpoints, autovacuum of the catalogs) must not
 		// always fall on the same one.
-		for j := range methods {
-			m := methods[(i/2+(i%2)*3+j)%len(methods)]
-			if (m.key == "mx" || m.key == "ml") && i%max(1, c.BaselineEvery) != 0 {
+		for j := range m.methods {
+			me := m.methods[(i/2+(i%2)*3+j)%len(m.methods)]
+			if (me.key == "mx" || me.key == "ml") && i%max(1, c.BaselineEvery) != 0 {
 				continue
 			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			t0 := time.Now()
-			n, err := m.run(sets[m.key][lo:hi])
-			m.took += time.Since(t0)
-			m.applied += n
-			ran[m.key] = append(ran[m.key], sets[m.key][lo:hi]...)
+			n, err := me.run(m.sets[me.key][lo:hi])
+			me.took += time.Since(t0)
+			me.applied += n
+			m.ran[me.key] = append(m.ran[me.key], m.sets[me.key][lo:hi]...)
 			if err != nil {
-				return bench.Section{}, nil, fmt.Errorf("%s: %w", m.name, err)
+				return fmt.Errorf("%s: %w", me.name, err)
 			}
 		}
 		bench.Logf("  chunk %d/%d (%d tenants) done", i+1, chunks, hi-lo)
 	}
-	scaled := func(d time.Duration, n int) time.Duration {
-		return time.Duration(float64(d) * float64(c.Fleet) / float64(n))
-	}
-	var rows []migRow
-	var limit, loop, best time.Duration
-	bestPar := 0
-	for _, m := range methods {
-		n := len(ran[m.key])
-		if m.applied != len(versions)*n {
-			return bench.Section{}, nil, fmt.Errorf("%s: applied %d migrations, want %d", m.name, m.applied, len(versions)*n)
+	return nil
+}
+
+// scaled is d, measured on n tenants, scaled to the fleet.
+func (c *Config) scaled(d time.Duration, n int) time.Duration {
+	return time.Duration(float64(d) * float64(c.Fleet) / float64(n))
+}
+
+// results checks that every method applied every migration and sums up
+// their times.
+func (m *migration) results() (*results, error) {
+	c := m.c
+	res := &results{}
+	for _, me := range m.methods {
+		n := len(m.ran[me.key])
+		if me.applied != len(m.versions)*n {
+			return nil, fmt.Errorf("%s: applied %d migrations, want %d", me.name, me.applied, len(m.versions)*n)
 		}
-		took, note := scaled(m.took, n), m.note
+		took, note := c.scaled(me.took, n), me.note
 		if n != c.Fleet {
 			note += fmt.Sprintf("; measured on %d of the %d tenants, time scaled to %d", n, c.Fleet, c.Fleet)
 		}
-		rows = append(rows, migRow{m.name, note, took, c.Fleet})
-		bench.Logf("  %-52s %8s  (%.1f ms/tenant, %d tenants run)", m.name, took.Round(10*time.Millisecond), float64(took.Microseconds())/1000/float64(c.Fleet), n)
+		res.rows = append(res.rows, migRow{me.name, note, took, c.Fleet})
+		bench.Logf("  %-52s %8s  (%.1f ms/tenant, %d tenants run)", me.name, took.Round(10*time.Millisecond), float64(took.Microseconds())/1000/float64(c.Fleet), n)
 		switch {
-		case m.key == "mx":
-			limit = took
-		case m.key == "ml":
-			loop = took
-		case best == 0 || took < best:
+		case me.key == "mx":
+			res.limit = took
+		case me.key == "ml":
+			res.loop = took
+		case res.best == 0 || took < res.best:
 			var p int
-			fmt.Sscanf(m.key, "mp%d", &p)
-			best, bestPar = took, p
+			fmt.Sscanf(me.key, "mp%d", &p)
+			res.best, res.bestPar = took, p
 		}
 	}
-	// Every set has the same tables.
-	if err := checkFleet(ctx, url, rt, ran, target); err != nil {
-		return bench.Section{}, nil, err
-	}
+	return res, nil
+}
 
-	// No-op runs on the up-to-date fleet: the median of 3 for the runtime.
-	noopNames := sets[fmt.Sprintf("mp%d", bestPar)]
-	var noops []time.Duration
+// noopRuns migrates the up-to-date fleet again: MigrateTenants (the median
+// of 3) and the goose loop.
+func (m *migration) noopRuns(ctx context.Context, res *results) error {
+	c := m.c
+	noopNames := m.sets[fmt.Sprintf("mp%d", res.bestPar)]
 	for range 3 {
 		t0 := time.Now()
-		rep, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: noopNames})
+		rep, err := m.f.RT.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: noopNames})
 		if err != nil {
-			return bench.Section{}, nil, fmt.Errorf("no-op MigrateTenants: %w", err)
+			return fmt.Errorf("no-op MigrateTenants: %w", err)
 		}
 		if rep.UpToDate != c.Fleet {
-			return bench.Section{}, nil, fmt.Errorf("no-op MigrateTenants: %d of %d up to date", rep.UpToDate, c.Fleet)
+			return fmt.Errorf("no-op MigrateTenants: %d of %d up to date", rep.UpToDate, c.Fleet)
 		}
-		noops = append(noops, time.Since(t0))
+		res.noops = append(res.noops, time.Since(t0))
 	}
-	noop := bench.Median(noops)
-	bench.Logf("  no-op MigrateTenants: %s (runs: %v)", noop.Round(time.Millisecond), roundAll(noops))
-	loopNames := ran["ml"]
-	t0 = time.Now()
-	if n, err := gooseLoop(ctx, url, loopNames); err != nil || n != 0 {
-		return bench.Section{}, nil, fmt.Errorf("no-op goose loop: applied %d, %v", n, err)
+	res.noop = bench.Median(res.noops)
+	bench.Logf("  no-op MigrateTenants: %s (runs: %v)", res.noop.Round(time.Millisecond), roundAll(res.noops))
+	loopNames := m.ran["ml"]
+	t0 := time.Now()
+	if n, err := gooseLoop(ctx, m.f.URL, loopNames); err != nil || n != 0 {
+		return fmt.Errorf("no-op goose loop: applied %d, %v", n, err)
 	}
-	noopLoop := scaled(time.Since(t0), len(loopNames))
-	bench.Logf("  no-op goose loop: %s for %d tenants", noopLoop.Round(10*time.Millisecond), c.Fleet)
+	res.noopLoop, res.noopLoopTenants = c.scaled(time.Since(t0), len(loopNames)), len(loopNames)
+	bench.Logf("  no-op goose loop: %s for %d tenants", res.noopLoop.Round(10*time.Millisecond), c.Fleet)
+	return nil
+}
 
+func (m *migration) report(res *results) (bench.Section, []bench.TargetRow, error) {
+	c := m.c
+	limit, loop, best, bestPar := res.limit, res.loop, res.best, res.bestPar
 	var sb strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
-	w("%d tenant schemas, empty and registered, brought to the latest version of [`fleetdb`](internal/bench/fleetdb)'s tenant set: %d migrations\n", c.Fleet, len(versions))
+	w("%d tenant schemas, empty and registered, brought to the latest version of [`fleetdb`](internal/bench/fleetdb)'s tenant set: %d migrations\n", c.Fleet, len(m.versions))
 	w("creating 11 tables (FKs to each other and to a shared table, an enum, 6 secondary indexes, an ALTER TABLE). Each method gets\n")
-	w("its own %d schemas, so all start from the same state. The methods take turns on chunks of the fleet (%d chunks of %d tenants),\n", c.Fleet, max(1, min(c.MigChunks, c.Fleet)), c.Fleet/max(1, min(c.MigChunks, c.Fleet)))
+	w("its own %d schemas, so all start from the same state. The methods take turns on chunks of the fleet (%d chunks of %d tenants),\n", c.Fleet, c.chunks(), c.Fleet/c.chunks())
 	w("so that background load falls on all alike, a different one first in each; a method's time is the sum of its chunks.")
 	if c.BaselineEvery > 1 {
 		w(" L and the loop, which are sequential and so take time\n")
-		w("in proportion to the tenant count, ran on every %s chunk only (%d of the %d tenants), and their time is scaled to the fleet\n", ordinal(c.BaselineEvery), len(ran["ml"]), c.Fleet)
+		w("in proportion to the tenant count, ran on every %s chunk only (%d of the %d tenants), and their time is scaled to the fleet\n", ordinal(c.BaselineEvery), len(m.ran["ml"]), c.Fleet)
 		w("(`-baseline-every 1` runs them on all).")
 	}
 	w("\n\n")
 	w("| method | wall time | per tenant | time / L | speed-up over the loop | how |\n|---|---|---|---|---|---|\n")
-	for _, r := range rows {
+	for _, r := range res.rows {
 		w("| %s | %s | %.1f ms | %.2f | %.2fx | %s |\n", r.method, r.took.Round(10*time.Millisecond), float64(r.took.Microseconds())/1000/float64(r.tenants),
 			r.took.Seconds()/limit.Seconds(), loop.Seconds()/r.took.Seconds(), r.note)
 	}
 	w("\nThe same fleet once up to date, migrated again (nothing to do):\n\n")
 	w("| no-op run | wall time | per tenant | speed-up over the loop | how |\n|---|---|---|---|---|\n")
-	w("| a loop of goose providers | %s | %.1f ms | 1.00x | a provider per tenant, each reads its version table and finds nothing to do", noopLoop.Round(10*time.Millisecond), float64(noopLoop.Microseconds())/1000/float64(c.Fleet))
-	if len(loopNames) != c.Fleet {
-		w("; measured on %d tenants, scaled", len(loopNames))
+	w("| a loop of goose providers | %s | %.1f ms | 1.00x | a provider per tenant, each reads its version table and finds nothing to do", res.noopLoop.Round(10*time.Millisecond), float64(res.noopLoop.Microseconds())/1000/float64(c.Fleet))
+	if res.noopLoopTenants != c.Fleet {
+		w("; measured on %d tenants, scaled", res.noopLoopTenants)
 	}
 	w(" |\n")
 	w("| runtime.MigrateTenants | %s | %.2f ms | %.0fx | median of 3 runs (%s): the registry and every version read in a few queries, nothing else |\n\n",
-		noop.Round(time.Millisecond), float64(noop.Microseconds())/1000/float64(c.Fleet), noopLoop.Seconds()/noop.Seconds(), fmtRunsMs(noops))
+		res.noop.Round(time.Millisecond), float64(res.noop.Microseconds())/1000/float64(c.Fleet), res.noopLoop.Seconds()/res.noop.Seconds(), fmtRunsMs(res.noops))
 	w("MigrateTenants was given the tenant names (`Tenants:`, a chunk at a time above, the whole fleet for the no-op); it reads the\n")
 	w("registry (%d active tenants here) to check them. Chunking costs it a little: the last tenants of each chunk run with fewer than\n", c.Fleet*len(c.Parallel))
 	w("`parallel` at once.\n\n")
@@ -315,10 +385,10 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 	}, {
 		Family:   "fleet migration",
 		Target:   fmt.Sprintf("no-op MigrateTenants on %d up-to-date tenants in about a second", c.Fleet),
-		Measured: noop.Round(time.Millisecond).String(),
-		Status:   bench.Status(noop <= 1500*time.Millisecond),
+		Measured: res.noop.Round(time.Millisecond).String(),
+		Status:   bench.Status(res.noop <= 1500*time.Millisecond),
 	}}
-	w("%s", migrateNotes(rows, limit, loop, best, bestPar, speed, c, len(versions)))
+	w("%s", migrateNotes(res.rows, limit, loop, best, bestPar, speed, c, len(m.versions)))
 	return bench.Section{Title: "2. Fleet migration", Body: sb.String()}, targets, nil
 }
 
