@@ -50,116 +50,151 @@ func (c *Config) Run(ctx context.Context, _ *bench.Env) (bench.Section, []bench.
 		return bench.Section{}, nil, err
 	}
 	defer os.RemoveAll(dir)
-	in := filepath.Join(dir, "input")
-	if err := synth.Write(in, c.Synth); err != nil {
+	tr := &tools{in: filepath.Join(dir, "input"), cpu: map[string][]time.Duration{}}
+	if err := synth.Write(tr.in, c.Synth); err != nil {
 		return bench.Section{}, nil, err
 	}
-
-	// The binaries, built once.
-	root, err := moduleRoot(ctx)
+	if err := tr.build(ctx, c, dir); err != nil {
+		return bench.Section{}, nil, err
+	}
+	t, err := tr.time(ctx, c.Runs)
 	if err != nil {
 		return bench.Section{}, nil, err
 	}
+	schemaOnly, err := timeSchemaOnly(filepath.Join(tr.in, "tenantgen.yaml"))
+	if err != nil {
+		return bench.Section{}, nil, err
+	}
+	return c.report(tr, t, schemaOnly)
+}
+
+// tools are the two generators on one input.
+type tools struct {
+	in          string // the input directory
+	tg, sq      string // the binaries
+	sqlcVersion string
+	cpu         map[string][]time.Duration // user+sys of fresh runs, children included, by binary
+}
+
+// build builds the binaries the config does not name, into dir.
+func (tr *tools) build(ctx context.Context, c *Config, dir string) error {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
-	tg := c.TenantgenBin
-	if tg == "" {
-		tg = filepath.Join(dir, "tenantgen")
-		if err := goBuild(ctx, root, tg, "./cmd/tenantgen"); err != nil {
-			return bench.Section{}, nil, err
+	tr.tg, tr.sq = c.TenantgenBin, c.SqlcBin
+	if tr.tg == "" {
+		tr.tg = filepath.Join(dir, "tenantgen")
+		if err := goBuild(ctx, root, tr.tg, "./cmd/tenantgen"); err != nil {
+			return err
 		}
 	}
-	sq := c.SqlcBin
-	if sq == "" {
-		sq = filepath.Join(dir, "sqlc")
-		if err := goBuild(ctx, root, sq, "github.com/sqlc-dev/sqlc/cmd/sqlc"); err != nil {
-			return bench.Section{}, nil, err
+	if tr.sq == "" {
+		tr.sq = filepath.Join(dir, "sqlc")
+		if err := goBuild(ctx, root, tr.sq, "github.com/sqlc-dev/sqlc/cmd/sqlc"); err != nil {
+			return err
 		}
 	}
 	bench.Logf("  binaries ready in %s", time.Since(t0).Round(100*time.Millisecond))
-	sqlcVersion := "?"
-	if out, err := exec.CommandContext(ctx, sq, "version").Output(); err == nil {
-		sqlcVersion = strings.TrimSpace(string(out))
+	tr.sqlcVersion = "?"
+	if out, err := exec.CommandContext(ctx, tr.sq, "version").Output(); err == nil {
+		tr.sqlcVersion = strings.TrimSpace(string(out))
 	}
+	return nil
+}
 
-	tgOut := filepath.Join(in, synth.TenantgenOut)
-	sqOut := filepath.Join(in, synth.SqlcOut)
-	var cpu = map[string][]time.Duration{} // user+sys of fresh runs, children included
-	runTool := func(bin, cfg, out string, fresh bool) (time.Duration, error) {
-		if fresh {
-			if err := os.RemoveAll(out); err != nil {
-				return 0, err
-			}
+// run runs one generate of bin with config cfg, writing out; fresh removes
+// out first, and records the run's CPU time.
+func (tr *tools) run(ctx context.Context, bin, cfg, out string, fresh bool) (time.Duration, error) {
+	if fresh {
+		if err := os.RemoveAll(out); err != nil {
+			return 0, err
 		}
-		cmd := exec.CommandContext(ctx, bin, "generate", "-f", cfg)
-		cmd.Dir = in
-		var stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stderr, &stderr
-		t0 := time.Now()
-		err := cmd.Run()
-		d := time.Since(t0)
-		if err != nil {
-			return d, fmt.Errorf("%s generate: %v\n%s", filepath.Base(bin), err, stderr.String())
-		}
-		if fresh {
-			cpu[bin] = append(cpu[bin], cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
-		}
-		return d, nil
 	}
-	// One unmeasured run each: the binaries into the page cache.
-	if _, err := runTool(tg, "tenantgen.yaml", tgOut, true); err != nil {
-		return bench.Section{}, nil, err
-	}
-	if _, err := runTool(sq, "sqlc.yaml", sqOut, true); err != nil {
-		return bench.Section{}, nil, err
-	}
-	clear(cpu)
-	// Fresh runs (output removed first), alternating tools; then no-op
-	// reruns over an up-to-date output.
-	var tgFresh, sqFresh, tgNoop, sqNoop []time.Duration
-	for i := range c.Runs {
-		d, err := runTool(tg, "tenantgen.yaml", tgOut, true)
-		if err != nil {
-			return bench.Section{}, nil, err
-		}
-		tgFresh = append(tgFresh, d)
-		d, err = runTool(sq, "sqlc.yaml", sqOut, true)
-		if err != nil {
-			return bench.Section{}, nil, err
-		}
-		sqFresh = append(sqFresh, d)
-		bench.Logf("  run %d/%d: tenantgen %s, sqlc %s", i+1, c.Runs, tgFresh[i].Round(time.Millisecond), sqFresh[i].Round(time.Millisecond))
-	}
-	noopRuns := max(1, min(3, c.Runs))
-	for range noopRuns {
-		d, err := runTool(tg, "tenantgen.yaml", tgOut, false)
-		if err != nil {
-			return bench.Section{}, nil, err
-		}
-		tgNoop = append(tgNoop, d)
-		d, err = runTool(sq, "sqlc.yaml", sqOut, false)
-		if err != nil {
-			return bench.Section{}, nil, err
-		}
-		sqNoop = append(sqNoop, d)
-	}
-	tgFiles, tgQueries := countOutput(tgOut)
-	sqFiles, sqQueries := countOutput(sqOut)
-
-	// tenantgen's schema work alone, in process.
-	cfg, err := tgconfig.Load(filepath.Join(in, "tenantgen.yaml"))
+	cmd := exec.CommandContext(ctx, bin, "generate", "-f", cfg)
+	cmd.Dir = tr.in
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	t0 := time.Now()
+	err := cmd.Run()
+	d := time.Since(t0)
 	if err != nil {
-		return bench.Section{}, nil, err
+		return d, fmt.Errorf("%s generate: %v\n%s", filepath.Base(bin), err, stderr.String())
 	}
-	var schemaOnly []time.Duration
+	if fresh {
+		tr.cpu[bin] = append(tr.cpu[bin], cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
+	}
+	return d, nil
+}
+
+// both runs tenantgen, then sqlc.
+func (tr *tools) both(ctx context.Context, fresh bool) (tg, sq time.Duration, err error) {
+	if tg, err = tr.run(ctx, tr.tg, "tenantgen.yaml", filepath.Join(tr.in, synth.TenantgenOut), fresh); err != nil {
+		return 0, 0, err
+	}
+	sq, err = tr.run(ctx, tr.sq, "sqlc.yaml", filepath.Join(tr.in, synth.SqlcOut), fresh)
+	return tg, sq, err
+}
+
+// timings are the wall times of the runs.
+type timings struct {
+	tgFresh, sqFresh, tgNoop, sqNoop []time.Duration
+}
+
+// time runs one unmeasured run of each tool (the binaries into the page
+// cache), then runs fresh runs (output removed first), alternating tools,
+// then no-op reruns over an up-to-date output.
+func (tr *tools) time(ctx context.Context, runs int) (*timings, error) {
+	if _, _, err := tr.both(ctx, true); err != nil {
+		return nil, err
+	}
+	clear(tr.cpu)
+	t := &timings{}
+	for i := range runs {
+		tg, sq, err := tr.both(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		t.tgFresh, t.sqFresh = append(t.tgFresh, tg), append(t.sqFresh, sq)
+		bench.Logf("  run %d/%d: tenantgen %s, sqlc %s", i+1, runs, tg.Round(time.Millisecond), sq.Round(time.Millisecond))
+	}
+	for range noopRuns(runs) {
+		tg, sq, err := tr.both(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		t.tgNoop, t.sqNoop = append(t.tgNoop, tg), append(t.sqNoop, sq)
+	}
+	return t, nil
+}
+
+func noopRuns(runs int) int { return max(1, min(3, runs)) }
+
+// timeSchemaOnly times tenantgen's schema work alone, in process, 3 times.
+func timeSchemaOnly(configPath string) ([]time.Duration, error) {
+	cfg, err := tgconfig.Load(configPath)
+	if err != nil {
+		return nil, err
+	}
+	var out []time.Duration
 	for range 3 {
 		t0 := time.Now()
 		if _, err := gen.Generate(cfg, gen.Options{SchemaOnly: true}); err != nil {
-			return bench.Section{}, nil, err
+			return nil, err
 		}
-		schemaOnly = append(schemaOnly, time.Since(t0))
+		out = append(out, time.Since(t0))
 	}
+	return out, nil
+}
+
+func (c *Config) report(tr *tools, t *timings, schemaOnly []time.Duration) (bench.Section, []bench.TargetRow, error) {
+	tgFresh, sqFresh := t.tgFresh, t.sqFresh
+	tgFiles, tgQueries := countOutput(filepath.Join(tr.in, synth.TenantgenOut))
+	sqFiles, sqQueries := countOutput(filepath.Join(tr.in, synth.SqlcOut))
+	tg, sq, cpu, sqlcVersion, noopRuns := tr.tg, tr.sq, tr.cpu, tr.sqlcVersion, noopRuns(c.Runs)
 	mt, ms := bench.Median(tgFresh), bench.Median(sqFresh)
-	nt, ns := bench.Median(tgNoop), bench.Median(sqNoop)
+	nt, ns := bench.Median(t.tgNoop), bench.Median(t.sqNoop)
 	ratio := mt.Seconds() / ms.Seconds()
 	bench.Logf("  tenantgen %s, sqlc %s (%.2fx); no-op %s vs %s", mt.Round(time.Millisecond), ms.Round(time.Millisecond), ratio, nt.Round(time.Millisecond), ns.Round(time.Millisecond))
 
