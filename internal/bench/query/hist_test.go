@@ -1,6 +1,7 @@
 package query
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,5 +62,25 @@ func TestConfigCheck(t *testing.T) {
 	c.keys = map[string]bool{"tg-exec": true}
 	if err := c.check(); err != nil || !c.keys["limit"] {
 		t.Errorf("a strategy selection must keep L: %v, %v", err, c.keys)
+	}
+}
+
+func TestRotated(t *testing.T) {
+	keys := []string{"limit", "a", "b", "c"}
+	for _, tc := range []struct {
+		group int
+		want  string
+	}{
+		{0, "a,b,c"}, {1, "b,c,a"}, {2, "c,a,b"}, {3, "a,b,c"},
+	} {
+		if got := strings.Join(rotated(keys, tc.group), ","); got != tc.want {
+			t.Errorf("rotated(%v, %d) = %s, want %s", keys, tc.group, got, tc.want)
+		}
+	}
+	if got := rotated([]string{"limit"}, 5); len(got) != 0 {
+		t.Errorf("rotated of L alone: %v", got)
+	}
+	if keys[0] != "limit" || keys[1] != "a" {
+		t.Errorf("rotated changed its input: %v", keys)
 	}
 }

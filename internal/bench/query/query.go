@@ -108,59 +108,12 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 	q.plainIns = strings.ReplaceAll(q.limitIns, qual, "")
 
 	maxN := slices.Max(append(append([]int{1, c.pptTenants}, c.tenants...), c.zipfN...))
-	t0 := time.Now()
-	flatRows := 0
-	if _, ok := q.steadyWorkload(); ok {
-		flatRows = slices.Max(c.tenants) * c.rows
-	}
-	created, flatCreated, err := q.setupTenants(ctx, maxN, flatRows)
+	setupNote, err := q.setup(ctx, maxN)
 	if err != nil {
-		return bench.Section{}, nil, fmt.Errorf("creating the query-path tenants: %w", err)
+		return bench.Section{}, nil, err
 	}
-	setupNote := fmt.Sprintf("Setup: %d tenant schemas q00000.. plus the limit's schema, each with benchdb's tenant set (CREATE TYPE + CREATE TABLE) and %d rows, made with plain SQL (not goose) in transactions of %d schemas on %d connections. ",
-		maxN, c.rows, c.chunk, c.setupWorkers)
-	took := time.Since(t0)
-	if created > 0 {
-		// Remembered for the runs that reuse them.
-		if conn, err := pgx.Connect(ctx, e.URL); err == nil {
-			_, _ = conn.Exec(ctx, `INSERT INTO public.tenantgen_bench_meta VALUES ('setup', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-				fmt.Sprintf("%d schemas in %s (%.0f/s)", created, took.Round(100*time.Millisecond), float64(created)/took.Seconds()))
-			conn.Close(ctx)
-		}
-	}
-	switch {
-	case created == 0:
-		setupNote += "This run reused them all from an earlier run kept with `-keep`"
-		var prev string
-		if conn, err := pgx.Connect(ctx, e.URL); err == nil {
-			_ = conn.QueryRow(ctx, `SELECT value FROM public.tenantgen_bench_meta WHERE key = 'setup'`).Scan(&prev)
-			conn.Close(ctx)
-		}
-		if prev != "" {
-			setupNote += fmt.Sprintf(" (which created %s)", prev)
-		}
-	case created < maxN:
-		setupNote += fmt.Sprintf("This run created %d that an earlier run had not", created)
-	default:
-		setupNote += "This run created them all"
-	}
-	if flatRows > 0 {
-		if flatCreated {
-			setupNote += fmt.Sprintf(" and L-flat's table of %d rows", flatRows)
-		} else {
-			setupNote += fmt.Sprintf(" (L-flat's table of %d rows too)", flatRows)
-		}
-	}
-	setupNote += fmt.Sprintf("; setup took %s.", took.Round(100*time.Millisecond))
 	for i := range maxN {
-		name := queryTenantName(i)
-		q.names = append(q.names, name)
-		q.tenants = append(q.tenants, tgruntime.MustTenant(name))
-		q.prefix = append(q.prefix, name+"-")
-		q.insName = append(q.insName, name+"-i")
-		q.setPath = append(q.setPath, "SET search_path TO "+bench.Ident(name)+", public")
-		q.qualSel = append(q.qualSel, strings.ReplaceAll(q.limitSel, qual, bench.Ident(name)+"."))
-		q.qualIns = append(q.qualIns, strings.ReplaceAll(q.limitIns, qual, bench.Ident(name)+"."))
+		q.addTenant(queryTenantName(i))
 	}
 
 	wls := q.workloads()
@@ -169,52 +122,9 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 	for _, s := range all {
 		byKey[s.key] = s
 	}
-	results := map[cellKey]cellResult{}
-	total := 0
-	for _, w := range wls {
-		total += len(w.keys) - 1
-	}
-	total *= 2 * len(c.conc)
-	done := 0
-	group := 0
-	for _, op := range []string{"select", "insert"} {
-		for _, conc := range c.conc {
-			for _, w := range wls {
-				var lims []sliceResult
-				// The strategies' order turns from group to group, so that
-				// whatever the previous cells leave behind (evicted buffers,
-				// autovacuum) does not always fall on the same one.
-				var keys []string
-				for _, k := range w.keys {
-					if k != "limit" {
-						keys = append(keys, k)
-					}
-				}
-				if len(keys) > 0 {
-					r := group % len(keys)
-					keys = append(keys[r:], keys[:r]...)
-				}
-				group++
-				for _, key := range keys {
-					if ctx.Err() != nil {
-						return bench.Section{}, nil, ctx.Err()
-					}
-					r, lim, err := q.cell(ctx, op, conc, w, byKey[key], byKey["limit"])
-					if err != nil {
-						return bench.Section{}, nil, fmt.Errorf("%s c=%d %s %s: %w", op, conc, w, key, err)
-					}
-					lims = append(lims, lim...)
-					results[cellKey{op, conc, w.String(), key}] = r
-					done++
-					bench.Logf("  [%d/%d] %-6s c=%-2d %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  conns %d  prep/q %.2f  errs %d",
-						done, total, op, conc, w, key, r.qps, r.ratio, r.ratioLo, r.ratioHi, fmtDur(r.p50), fmtDur(r.p99), r.conns, r.prepPerOp, r.errs+r.mismatches)
-				}
-				// L's row: every slice of L measured next to the others.
-				lr := pool(lims)
-				lr.ratio, lr.ratioLo, lr.ratioHi = 1, 1, 1
-				results[cellKey{op, conc, w.String(), "limit"}] = lr
-			}
-		}
+	results, err := q.cells(ctx, wls, byKey)
+	if err != nil {
+		return bench.Section{}, nil, err
 	}
 	if sw, ok := q.steadyWorkload(); ok {
 		bench.Logf("  steady state at N=%d, c=1", sw.n)
@@ -224,6 +134,131 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 		wls = append(wls, sw)
 	}
 	return q.report(wls, all, results, setupNote)
+}
+
+// addTenant adds the strings each strategy needs for tenant name.
+func (q *queryBench) addTenant(name string) {
+	qual := bench.Ident(limitSchema) + "."
+	q.names = append(q.names, name)
+	q.tenants = append(q.tenants, tgruntime.MustTenant(name))
+	q.prefix = append(q.prefix, name+"-")
+	q.insName = append(q.insName, name+"-i")
+	q.setPath = append(q.setPath, "SET search_path TO "+bench.Ident(name)+", public")
+	q.qualSel = append(q.qualSel, strings.ReplaceAll(q.limitSel, qual, bench.Ident(name)+"."))
+	q.qualIns = append(q.qualIns, strings.ReplaceAll(q.limitIns, qual, bench.Ident(name)+"."))
+}
+
+// setup makes the first maxN tenant schemas (and L-flat's table, for the
+// steady state) exist, and returns the report's note on what it did.
+func (q *queryBench) setup(ctx context.Context, maxN int) (string, error) {
+	c := q.c
+	t0 := time.Now()
+	flatRows := 0
+	if _, ok := q.steadyWorkload(); ok {
+		flatRows = slices.Max(c.tenants) * c.rows
+	}
+	created, flatCreated, err := q.setupTenants(ctx, maxN, flatRows)
+	if err != nil {
+		return "", fmt.Errorf("creating the query-path tenants: %w", err)
+	}
+	took := time.Since(t0)
+	note := fmt.Sprintf("Setup: %d tenant schemas q00000.. plus the limit's schema, each with benchdb's tenant set (CREATE TYPE + CREATE TABLE) and %d rows, made with plain SQL (not goose) in transactions of %d schemas on %d connections. ",
+		maxN, c.rows, c.chunk, c.setupWorkers)
+	switch {
+	case created == 0:
+		note += "This run reused them all from an earlier run kept with `-keep`"
+		if prev := q.meta(ctx, "setup", ""); prev != "" {
+			note += fmt.Sprintf(" (which created %s)", prev)
+		}
+	case created < maxN:
+		note += fmt.Sprintf("This run created %d that an earlier run had not", created)
+	default:
+		note += "This run created them all"
+	}
+	if created > 0 {
+		// Remembered for the runs that reuse them.
+		q.meta(ctx, "setup", fmt.Sprintf("%d schemas in %s (%.0f/s)", created, took.Round(100*time.Millisecond), float64(created)/took.Seconds()))
+	}
+	if flatRows > 0 {
+		if flatCreated {
+			note += fmt.Sprintf(" and L-flat's table of %d rows", flatRows)
+		} else {
+			note += fmt.Sprintf(" (L-flat's table of %d rows too)", flatRows)
+		}
+	}
+	return note + fmt.Sprintf("; setup took %s.", took.Round(100*time.Millisecond)), nil
+}
+
+// meta reads the bench database's note key, or, when value is not empty,
+// sets it. Notes are best effort: a failure leaves them out of the report.
+func (q *queryBench) meta(ctx context.Context, key, value string) string {
+	conn, err := pgx.Connect(ctx, q.e.URL)
+	if err != nil {
+		return ""
+	}
+	defer conn.Close(ctx)
+	if value != "" {
+		_, _ = conn.Exec(ctx, `INSERT INTO public.tenantgen_bench_meta VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+		return value
+	}
+	_ = conn.QueryRow(ctx, `SELECT value FROM public.tenantgen_bench_meta WHERE key = $1`, key).Scan(&value)
+	return value
+}
+
+// cells measures every strategy of every workload against L, for both
+// queries and every concurrency level.
+func (q *queryBench) cells(ctx context.Context, wls []workload, byKey map[string]strategy) (map[cellKey]cellResult, error) {
+	results := map[cellKey]cellResult{}
+	total := 0
+	for _, w := range wls {
+		total += len(w.keys) - 1
+	}
+	total *= 2 * len(q.c.conc)
+	done, group := 0, 0
+	for _, op := range []string{"select", "insert"} {
+		for _, conc := range q.c.conc {
+			for _, w := range wls {
+				var lims []sliceResult
+				for _, key := range rotated(w.keys, group) {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					r, lim, err := q.cell(ctx, op, conc, w, byKey[key], byKey["limit"])
+					if err != nil {
+						return nil, fmt.Errorf("%s c=%d %s %s: %w", op, conc, w, key, err)
+					}
+					lims = append(lims, lim...)
+					results[cellKey{op, conc, w.String(), key}] = r
+					done++
+					bench.Logf("  [%d/%d] %-6s c=%-2d %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  conns %d  prep/q %.2f  errs %d",
+						done, total, op, conc, w, key, r.qps, r.ratio, r.ratioLo, r.ratioHi, fmtDur(r.p50), fmtDur(r.p99), r.conns, r.prepPerOp, r.errs+r.mismatches)
+				}
+				group++
+				// L's row: every slice of L measured next to the others.
+				lr := pool(lims)
+				lr.ratio, lr.ratioLo, lr.ratioHi = 1, 1, 1
+				results[cellKey{op, conc, w.String(), "limit"}] = lr
+			}
+		}
+	}
+	return results, nil
+}
+
+// rotated is keys without L, turned by group places: the strategies' order
+// turns from group to group, so that whatever the previous cells leave
+// behind (evicted buffers, autovacuum) does not always fall on the same one.
+func rotated(keys []string, group int) []string {
+	var out []string
+	for _, k := range keys {
+		if k != "limit" {
+			out = append(out, k)
+		}
+	}
+	if len(out) > 0 {
+		r := group % len(out)
+		out = append(out[r:], out[:r]...)
+	}
+	return out
 }
 
 // workloads lists the (tenant count, distribution) pairs and the strategies
