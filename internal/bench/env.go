@@ -48,10 +48,10 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 // server's maintenance database, so it is not counted among the bench
 // database's connections) and the bench database.
 type Env struct {
-	Cfg     Config
-	Admin   *pgx.Conn
+	cfg     Config
+	admin   *pgx.Conn
 	URL     string // the bench database's URL
-	Machine Machine
+	machine machine
 
 	dropped string // what happened to it at the end
 
@@ -62,8 +62,8 @@ type Env struct {
 	fleetURL string
 }
 
-// FleetDB is the name of the fleet families' database.
-func (e *Env) FleetDB() string { return e.Cfg.DB + "_fleet" }
+// fleetDB is the name of the fleet families' database.
+func (e *Env) fleetDB() string { return e.cfg.DB + "_fleet" }
 
 // Open connects to the server and makes sure the bench database exists
 // with the given layout (what the query path keeps in it, e.g. its row
@@ -72,19 +72,19 @@ func Open(ctx context.Context, c Config, layout string) (*Env, error) {
 	if c.URL == "" {
 		c.URL = pgtest.AdminURL()
 	}
-	e := &Env{Cfg: c, URL: pgtest.WithDatabase(c.URL, c.DB)}
+	e := &Env{cfg: c, URL: pgtest.WithDatabase(c.URL, c.DB)}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(cctx, c.URL)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", pgtest.Redact(c.URL), err)
 	}
-	e.Admin = admin
+	e.admin = admin
 	if err := e.ensureDB(ctx, layoutVersion+" "+layout); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("preparing database %s: %w", c.DB, err)
 	}
-	e.Machine = readMachine(ctx, admin)
+	e.machine = readMachine(ctx, admin)
 	return e, nil
 }
 
@@ -92,7 +92,7 @@ func Open(ctx context.Context, c Config, layout string) (*Env, error) {
 // it (again) otherwise.
 func (e *Env) ensureDB(ctx context.Context, want string) error {
 	var exists bool
-	if err := e.Admin.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)`, e.Cfg.DB).Scan(&exists); err != nil {
+	if err := e.admin.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)`, e.cfg.DB).Scan(&exists); err != nil {
 		return err
 	}
 	if exists {
@@ -102,15 +102,15 @@ func (e *Env) ensureDB(ctx context.Context, want string) error {
 			conn.Close(ctx)
 		}
 		if have == want {
-			Logf("reusing database %s (%s)", e.Cfg.DB, have)
+			Logf("reusing database %s (%s)", e.cfg.DB, have)
 			return nil
 		}
-		Logf("database %s exists with layout %q, not %q: dropping it", e.Cfg.DB, have, want)
-		if _, err := e.Admin.Exec(ctx, "DROP DATABASE "+Ident(e.Cfg.DB)+" WITH (FORCE)"); err != nil {
+		Logf("database %s exists with layout %q, not %q: dropping it", e.cfg.DB, have, want)
+		if _, err := e.admin.Exec(ctx, "DROP DATABASE "+Ident(e.cfg.DB)+" WITH (FORCE)"); err != nil {
 			return err
 		}
 	}
-	if _, err := e.Admin.Exec(ctx, "CREATE DATABASE "+Ident(e.Cfg.DB)); err != nil {
+	if _, err := e.admin.Exec(ctx, "CREATE DATABASE "+Ident(e.cfg.DB)); err != nil {
 		return fmt.Errorf("creating the bench database: %w", err)
 	}
 	conn, err := pgx.Connect(ctx, e.URL)
@@ -129,14 +129,14 @@ func (e *Env) OpenFleet(ctx context.Context) (string, error) {
 	if e.fleetURL != "" {
 		return e.fleetURL, nil
 	}
-	name := Ident(e.FleetDB())
-	if _, err := e.Admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+	name := Ident(e.fleetDB())
+	if _, err := e.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 		return "", err
 	}
-	if _, err := e.Admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := e.admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", err
 	}
-	e.fleetURL = pgtest.WithDatabase(e.Cfg.URL, e.FleetDB())
+	e.fleetURL = pgtest.WithDatabase(e.cfg.URL, e.fleetDB())
 	return e.fleetURL, nil
 }
 
@@ -144,32 +144,32 @@ func (e *Env) OpenFleet(ctx context.Context) (string, error) {
 // remembers what it did for the report.
 func (e *Env) Finish(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	e.Machine.loadEnd = loadAvg()
+	e.machine.loadEnd = loadAvg()
 	if e.fleetURL != "" {
 		t0 := time.Now()
-		if _, err := e.Admin.Exec(ctx, "DROP DATABASE IF EXISTS "+Ident(e.FleetDB())+" WITH (FORCE)"); err != nil {
-			Logf("dropping %s: %v", e.FleetDB(), err)
+		if _, err := e.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+Ident(e.fleetDB())+" WITH (FORCE)"); err != nil {
+			Logf("dropping %s: %v", e.fleetDB(), err)
 		} else {
-			Logf("dropped database %s in %s", e.FleetDB(), time.Since(t0).Round(100*time.Millisecond))
+			Logf("dropped database %s in %s", e.fleetDB(), time.Since(t0).Round(100*time.Millisecond))
 		}
 	}
-	if e.Cfg.Keep {
+	if e.cfg.Keep {
 		e.dropped = "kept (`-keep`)"
 		return
 	}
-	if _, err := e.Admin.Exec(ctx, "DROP DATABASE IF EXISTS "+Ident(e.Cfg.DB)+" WITH (FORCE)"); err != nil {
-		Logf("dropping %s: %v", e.Cfg.DB, err)
+	if _, err := e.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+Ident(e.cfg.DB)+" WITH (FORCE)"); err != nil {
+		Logf("dropping %s: %v", e.cfg.DB, err)
 		e.dropped = fmt.Sprintf("could not be dropped: %v", err)
 		return
 	}
-	Logf("dropped database %s", e.Cfg.DB)
+	Logf("dropped database %s", e.cfg.DB)
 	e.dropped = "dropped at the end of the run"
 }
 
 // Close closes the admin connection.
 func (e *Env) Close() {
-	if e.Admin != nil {
-		e.Admin.Close(context.Background())
+	if e.admin != nil {
+		e.admin.Close(context.Background())
 	}
 }
 
@@ -194,7 +194,7 @@ func PoolConfig(url string, maxConns int) (*pgxpool.Config, error) {
 // given application_name.
 func (e *Env) ServerConns(ctx context.Context, app string) int {
 	var n int
-	err := e.Admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND backend_type = 'client backend'`, e.Cfg.DB, app).Scan(&n)
+	err := e.admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND backend_type = 'client backend'`, e.cfg.DB, app).Scan(&n)
 	if err != nil {
 		return -1
 	}

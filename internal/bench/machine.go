@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Machine is what the report says about where it ran.
-type Machine struct {
+// machine is what the report says about where it ran.
+type machine struct {
 	nproc          int
 	cpu            string
 	memTotal       string
@@ -29,8 +29,8 @@ type Machine struct {
 	serverIsRemote bool
 }
 
-func readMachine(ctx context.Context, admin *pgx.Conn) Machine {
-	m := Machine{
+func readMachine(ctx context.Context, admin *pgx.Conn) machine {
+	m := machine{
 		nproc:     runtime.NumCPU(),
 		goVersion: runtime.Version(),
 		osArch:    runtime.GOOS + "/" + runtime.GOARCH,
