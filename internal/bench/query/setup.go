@@ -43,26 +43,45 @@ func (q *queryBench) setupTenants(ctx context.Context, n, flatRows int) (int, bo
 	}
 	flatCreated := false
 	if flatRows > 0 {
-		var have int64 // the inserts of earlier runs add rows with higher ids
-		err := conn.QueryRow(ctx, `SELECT count(*) FROM `+bench.Ident(flatSchema)+`.items WHERE id <= $1`, flatRows).Scan(&have)
-		if err != nil || have != int64(flatRows) {
-			bench.Logf("creating %s with %d rows", flatSchema, flatRows)
-			id := bench.Ident(flatSchema)
-			_, err := conn.Exec(ctx, fmt.Sprintf(`DROP SCHEMA IF EXISTS %s CASCADE; BEGIN; CREATE SCHEMA %s; SET LOCAL search_path TO %s, public; %s
-				INSERT INTO items (name, status, qty) SELECT '%s-' || g, 'active', g FROM generate_series(1, %d) g; COMMIT`,
-				id, id, id, ddl, flatSchema, flatRows))
-			if err == nil {
-				_, err = conn.Exec(ctx, `VACUUM ANALYZE `+id+`.items`)
-			}
-			if err != nil {
-				return 0, false, fmt.Errorf("creating %s: %w", flatSchema, err)
-			}
-			flatCreated = true
+		if flatCreated, err = ensureFlat(ctx, conn, ddl, flatRows); err != nil {
+			return 0, false, err
 		}
 	}
+	missing, err := missingSchemas(ctx, conn, n)
+	if err != nil || len(missing) == 0 {
+		return 0, flatCreated, err
+	}
+	return len(missing), flatCreated, q.createSchemas(ctx, missing, ddl)
+}
+
+// ensureFlat makes flatSchema hold the tenant set with flatRows rows, unless
+// it does already, and says whether it created it.
+func ensureFlat(ctx context.Context, conn *pgx.Conn, ddl string, flatRows int) (bool, error) {
+	id := bench.Ident(flatSchema)
+	var have int64 // the inserts of earlier runs add rows with higher ids
+	err := conn.QueryRow(ctx, `SELECT count(*) FROM `+id+`.items WHERE id <= $1`, flatRows).Scan(&have)
+	if err == nil && have == int64(flatRows) {
+		return false, nil
+	}
+	bench.Logf("creating %s with %d rows", flatSchema, flatRows)
+	_, err = conn.Exec(ctx, fmt.Sprintf(`DROP SCHEMA IF EXISTS %s CASCADE; BEGIN; CREATE SCHEMA %s; SET LOCAL search_path TO %s, public; %s
+		INSERT INTO items (name, status, qty) SELECT '%s-' || g, 'active', g FROM generate_series(1, %d) g; COMMIT`,
+		id, id, id, ddl, flatSchema, flatRows))
+	if err == nil {
+		_, err = conn.Exec(ctx, `VACUUM ANALYZE `+id+`.items`)
+	}
+	if err != nil {
+		return false, fmt.Errorf("creating %s: %w", flatSchema, err)
+	}
+	return true, nil
+}
+
+// missingSchemas lists the limit's schema and the first n tenant schemas
+// that do not exist yet.
+func missingSchemas(ctx context.Context, conn *pgx.Conn, n int) ([]string, error) {
 	have, err := bench.SchemasLike(ctx, conn, queryTenantRe+"|^"+limitSchema+"$")
 	if err != nil {
-		return 0, flatCreated, err
+		return nil, err
 	}
 	exists := map[string]bool{}
 	for _, s := range have {
@@ -77,9 +96,12 @@ func (q *queryBench) setupTenants(ctx context.Context, n, flatRows int) (int, bo
 			missing = append(missing, name)
 		}
 	}
-	if len(missing) == 0 {
-		return 0, flatCreated, nil
-	}
+	return missing, nil
+}
+
+// createSchemas creates the schemas with plain SQL, -chunk per transaction
+// on -setup-workers connections.
+func (q *queryBench) createSchemas(ctx context.Context, missing []string, ddl string) error {
 	bench.Logf("creating %d query-path schemas with plain SQL (%d per transaction, %d connections)", len(missing), q.c.chunk, q.c.setupWorkers)
 	chunks := make(chan []string)
 	go func() {
@@ -92,55 +114,74 @@ func (q *queryBench) setupTenants(ctx context.Context, n, flatRows int) (int, bo
 			}
 		}
 	}()
-	var (
-		mu       sync.Mutex
-		done     int
-		firstErr error
-		wg       sync.WaitGroup
-		t0       = time.Now()
-	)
+	p := &progress{total: len(missing), t0: time.Now()}
+	var wg sync.WaitGroup
 	for range max(1, q.c.setupWorkers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := pgconn.Connect(ctx, q.e.URL)
-			if err != nil {
-				mu.Lock()
-				firstErr = err
-				mu.Unlock()
-				return
-			}
-			defer c.Close(ctx)
-			for names := range chunks {
-				var sb strings.Builder
-				sb.WriteString("BEGIN;\n")
-				for _, name := range names {
-					id := bench.Ident(name)
-					fmt.Fprintf(&sb, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s, public;\n%s\n", id, id, ddl)
-					fmt.Fprintf(&sb, "INSERT INTO items (name, status, qty) SELECT '%s-' || g, 'active', g FROM generate_series(1, %d) g;\n", name, q.c.rows)
-				}
-				sb.WriteString("COMMIT;")
-				_, err := c.Exec(ctx, sb.String()).ReadAll()
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("creating schemas %s..%s: %w", names[0], names[len(names)-1], err)
-				}
-				done += len(names)
-				if err == nil && (done%2000 < len(names) || done == len(missing)) {
-					bench.Logf("  %d/%d schemas (%.0f/s)", done, len(missing), float64(done)/time.Since(t0).Seconds())
-				}
-				mu.Unlock()
-				if err != nil {
-					return
-				}
-			}
+			p.fail(q.createChunks(ctx, chunks, ddl, p))
 		}()
 	}
 	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
+	for range chunks {
+		// What failed workers left: the sender must not block forever.
 	}
-	return len(missing), flatCreated, firstErr
+	if p.err == nil {
+		p.err = ctx.Err()
+	}
+	return p.err
+}
+
+// createChunks creates the chunks it receives on a connection of its own,
+// until the first error.
+func (q *queryBench) createChunks(ctx context.Context, chunks <-chan []string, ddl string, p *progress) error {
+	c, err := pgconn.Connect(ctx, q.e.URL)
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	for names := range chunks {
+		var sb strings.Builder
+		sb.WriteString("BEGIN;\n")
+		for _, name := range names {
+			id := bench.Ident(name)
+			fmt.Fprintf(&sb, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s, public;\n%s\n", id, id, ddl)
+			fmt.Fprintf(&sb, "INSERT INTO items (name, status, qty) SELECT '%s-' || g, 'active', g FROM generate_series(1, %d) g;\n", name, q.c.rows)
+		}
+		sb.WriteString("COMMIT;")
+		if _, err := c.Exec(ctx, sb.String()).ReadAll(); err != nil {
+			return fmt.Errorf("creating schemas %s..%s: %w", names[0], names[len(names)-1], err)
+		}
+		p.add(len(names))
+	}
+	return nil
+}
+
+// progress is the schema creation's, shared by its workers.
+type progress struct {
+	mu    sync.Mutex
+	done  int
+	total int
+	t0    time.Time
+	err   error // the first worker's error
+}
+
+func (p *progress) add(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += n
+	if p.done%2000 < n || p.done == p.total {
+		bench.Logf("  %d/%d schemas (%.0f/s)", p.done, p.total, float64(p.done)/time.Since(p.t0).Seconds())
+	}
+}
+
+func (p *progress) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil && p.err == nil {
+		p.err = err
+	}
 }
 
 // querySQL captures the SQL text the generated methods send, bound to
