@@ -84,3 +84,30 @@ func TestRotated(t *testing.T) {
 		t.Errorf("rotated changed its input: %v", keys)
 	}
 }
+
+func TestRatioTo(t *testing.T) {
+	sl := func(ops ...int64) []sliceResult {
+		out := make([]sliceResult, len(ops))
+		for i, n := range ops {
+			out[i] = sliceResult{ops: n, elapsed: time.Second}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name          string
+		ss, ls        []sliceResult
+		ratio, lo, hi float64
+		ok            bool
+	}{
+		{"odd", sl(10, 30, 20), sl(10, 10, 10), 2, 1, 3, true},
+		{"even: mean of the middle two", sl(10, 20, 30, 40), sl(10, 10, 10, 10), 2.5, 1, 4, true},
+		{"L without a rate is left out", sl(10, 20), sl(0, 10), 2, 2, 2, true},
+		{"no rate at all", sl(10), sl(0), 0, 0, 0, false},
+		{"no L slices", sl(10), nil, 0, 0, 0, false},
+	} {
+		ratio, lo, hi, ok := ratioTo(tc.ss, tc.ls)
+		if ratio != tc.ratio || lo != tc.lo || hi != tc.hi || ok != tc.ok {
+			t.Errorf("%s: %v %v %v %v, want %v %v %v %v", tc.name, ratio, lo, hi, ok, tc.ratio, tc.lo, tc.hi, tc.ok)
+		}
+	}
+}

@@ -334,8 +334,10 @@ func (q *queryBench) steadyWorkload() (workload, bool) {
 // steady measures w at c=1, SELECT: every strategy is opened and warmed up
 // (its one connection runs the query for every tenant; all at once), then
 // measured in rounds, L first in each, with connections kept open.
+// SELECT only: a commit per INSERT (fsync) hides most of what the binding
+// costs, and warming every connection up takes as long again.
 func (q *queryBench) steady(ctx context.Context, w workload, byKey map[string]strategy, results map[cellKey]cellResult) error {
-	c := q.c
+	const op = "select"
 	targets := map[string]target{}
 	defer func() {
 		for _, t := range targets {
@@ -349,93 +351,116 @@ func (q *queryBench) steady(ctx context.Context, w workload, byKey map[string]st
 		}
 		targets[key] = t
 	}
-	rounds := max(1, c.rounds)
-	// SELECT only: a commit per INSERT (fsync) hides most of what the
-	// binding costs, and warming every connection up takes as long again.
-	for _, op := range []string{"select"} {
-		t0 := time.Now()
-		var wg sync.WaitGroup
-		errs := make([]error, len(w.keys))
-		for i, key := range w.keys {
-			n := w.n
-			if key == "limit" || key == "limit-flat" {
-				n = 1
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := q.warm(ctx, targets[key], op, n, 1, 1); err != nil {
-					errs[i] = fmt.Errorf("warming %s up: %w", key, err)
-				}
-			}()
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-		bench.Logf("  warmed %d connections up for %d tenants (%s) in %s", len(w.keys)-2, w.n, op, time.Since(t0).Round(100*time.Millisecond))
-		// Each strategy alternates with L, slice by slice, as in the cells.
-		runs := map[string][]sliceResult{}
-		lims := map[string][]sliceResult{}
-		slice := c.dur / time.Duration(rounds)
-		for round := range rounds + rounds/2 {
-			for _, key := range w.keys {
-				if key == "limit" {
-					continue
-				}
-				order := []string{"limit", key}
-				if round%2 == 1 {
-					order = []string{key, "limit"}
-				}
-				for _, k := range order {
-					s, err := q.measure(ctx, targets[k], op, 1, w, 0, slice, uint64(round))
-					if err != nil {
-						return fmt.Errorf("%s: %w", k, err)
-					}
-					if k == "limit" {
-						lims[key] = append(lims[key], s)
-						runs["limit"] = append(runs["limit"], s)
-					} else {
-						runs[key] = append(runs[key], s)
-					}
-				}
+	if err := q.warmAll(ctx, w, op, targets); err != nil {
+		return err
+	}
+	runs, lims, err := q.steadyRounds(ctx, w, op, targets)
+	if err != nil {
+		return err
+	}
+	for _, key := range w.keys {
+		r := pool(runs[key])
+		r.ratio, r.ratioLo, r.ratioHi = 1, 1, 1
+		if key != "limit" {
+			if ratio, lo, hi, ok := ratioTo(runs[key], lims[key]); ok {
+				r.ratio, r.ratioLo, r.ratioHi = ratio, lo, hi
 			}
 		}
-		for _, key := range w.keys {
-			r := pool(runs[key])
-			r.ratio, r.ratioLo, r.ratioHi = 1, 1, 1
-			if key != "limit" {
-				var ratios []float64
-				for i, s := range runs[key] {
-					if l := lims[key][i].qps(); l > 0 {
-						ratios = append(ratios, s.qps()/l)
-					}
-				}
-				sort.Float64s(ratios)
-				if n := len(ratios); n > 0 {
-					r.ratio, r.ratioLo, r.ratioHi = ratios[n/2], ratios[0], ratios[n-1]
-					if n%2 == 0 {
-						r.ratio = (ratios[n/2-1] + ratios[n/2]) / 2
-					}
-				}
-			}
-			r.conns = q.e.ServerConns(ctx, appName(key))
-			r.serverMB = serverMemMB(ctx, targets[key])
-			results[cellKey{op, 1, w.String(), key}] = r
-			bench.Logf("  %-6s c=1  %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  server mem %s  prep/q %.2f  errs %d",
-				op, w, key, r.qps, r.ratio, r.ratioLo, r.ratioHi, fmtDur(r.p50), fmtDur(r.p99), fmtMB(r.serverMB), r.prepPerOp, r.errs+r.mismatches)
-		}
+		r.conns = q.e.ServerConns(ctx, appName(key))
+		r.serverMB = serverMemMB(ctx, targets[key])
+		results[cellKey{op, 1, w.String(), key}] = r
+		bench.Logf("  %-6s c=1  %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  server mem %s  prep/q %.2f  errs %d",
+			op, w, key, r.qps, r.ratio, r.ratioLo, r.ratioHi, fmtDur(r.p50), fmtDur(r.p99), fmtMB(r.serverMB), r.prepPerOp, r.errs+r.mismatches)
 	}
 	// The client heap each strategy holds: what closing it frees.
 	for _, key := range w.keys {
 		heap, own := heapOf(targets[key])
 		delete(targets, key)
-		k := cellKey{"select", 1, w.String(), key}
+		k := cellKey{op, 1, w.String(), key}
 		r := results[k]
 		r.heapMB, r.ownMB = heap, own
 		results[k] = r
 	}
 	return nil
+}
+
+// warmAll warms every target's connection up for every tenant (the limits
+// for their one schema), all at once.
+func (q *queryBench) warmAll(ctx context.Context, w workload, op string, targets map[string]target) error {
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, len(w.keys))
+	for i, key := range w.keys {
+		n := w.n
+		if key == "limit" || key == "limit-flat" {
+			n = 1
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := q.warm(ctx, targets[key], op, n, 1, 1); err != nil {
+				errs[i] = fmt.Errorf("warming %s up: %w", key, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	bench.Logf("  warmed %d connections up for %d tenants (%s) in %s", len(w.keys)-2, w.n, op, time.Since(t0).Round(100*time.Millisecond))
+	return nil
+}
+
+// steadyRounds alternates each strategy with L, slice by slice, as in the
+// cells. It returns every target's slices, and the slices of L measured next
+// to each strategy.
+func (q *queryBench) steadyRounds(ctx context.Context, w workload, op string, targets map[string]target) (runs, lims map[string][]sliceResult, err error) {
+	runs, lims = map[string][]sliceResult{}, map[string][]sliceResult{}
+	rounds := max(1, q.c.rounds)
+	slice := q.c.dur / time.Duration(rounds)
+	for round := range rounds + rounds/2 {
+		for _, key := range w.keys {
+			if key == "limit" {
+				continue
+			}
+			order := []string{"limit", key}
+			if round%2 == 1 {
+				order = []string{key, "limit"}
+			}
+			for _, k := range order {
+				s, err := q.measure(ctx, targets[k], op, 1, w, 0, slice, uint64(round))
+				if err != nil {
+					return nil, nil, fmt.Errorf("%s: %w", k, err)
+				}
+				if k == "limit" {
+					lims[key] = append(lims[key], s)
+				}
+				runs[k] = append(runs[k], s)
+			}
+		}
+	}
+	return runs, lims, nil
+}
+
+// ratioTo is the median of the ratios of ss's rates to those of ls, slice
+// by slice, and their range; not ok (and 0) when no slice of ls has a rate.
+func ratioTo(ss, ls []sliceResult) (ratio, lo, hi float64, ok bool) {
+	var ratios []float64
+	for i := range min(len(ss), len(ls)) {
+		if l := ls[i].qps(); l > 0 {
+			ratios = append(ratios, ss[i].qps()/l)
+		}
+	}
+	n := len(ratios)
+	if n == 0 {
+		return 0, 0, 0, false
+	}
+	sort.Float64s(ratios)
+	ratio = ratios[n/2]
+	if n%2 == 0 {
+		ratio = (ratios[n/2-1] + ratios[n/2]) / 2
+	}
+	return ratio, ratios[0], ratios[n-1], true
 }
 
 // heapOf closes t and returns HeapAlloc before closing (after a GC) and how
@@ -506,20 +531,7 @@ func (q *queryBench) cell(ctx context.Context, op string, conc int, w workload, 
 		}
 	}
 	r := pool(ss)
-	var ratios []float64
-	for i := range ss {
-		if l := ls[i].qps(); l > 0 {
-			ratios = append(ratios, ss[i].qps()/l)
-		}
-	}
-	sort.Float64s(ratios)
-	if len(ratios) > 0 {
-		r.ratio = ratios[len(ratios)/2]
-		if len(ratios)%2 == 0 {
-			r.ratio = (ratios[len(ratios)/2-1] + ratios[len(ratios)/2]) / 2
-		}
-		r.ratioLo, r.ratioHi = ratios[0], ratios[len(ratios)-1]
-	}
+	r.ratio, r.ratioLo, r.ratioHi, _ = ratioTo(ss, ls)
 	r.conns = q.e.ServerConns(ctx, appName(s.key))
 	r.serverMB = serverMemMB(ctx, st)
 	r.heapMB, r.ownMB = heapOf(st)
