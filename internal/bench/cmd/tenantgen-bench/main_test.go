@@ -59,48 +59,66 @@ func TestParseFlags(t *testing.T) {
 }
 
 // TestFamiliesTiny runs the query, fleet-migration and creation families
-// once at a tiny size against the server, to prove they run and report.
-// (The generation family builds sqlc, which takes longer than the rest of
-// the package's tests; `make bench` runs it.)
+// once at a tiny size against the server, to prove they run and report; and
+// the query path's steady state, which needs more tenants than pgx's cache
+// holds (512), with one strategy. (The generation family builds sqlc, which
+// takes longer than the rest of the package's tests; `make bench` runs it.)
 func TestFamiliesTiny(t *testing.T) {
 	pgtest.URL(t) // skips (or fails under CI) without a server
-	db := fmt.Sprintf("tenantgen_test_benchrun_%d", os.Getpid())
-	fs := flag.NewFlagSet("tenantgen-bench", flag.ContinueOnError)
-	f, err := parseFlags(fs, []string{"-db", db, "-only", "query,migrate,create",
-		"-tenants", "3", "-zipf", "3", "-conc", "2", "-ppt-tenants", "2", "-rows", "5",
-		"-dur", "10ms", "-rounds", "2", "-warmup", "5ms", "-warm-execs", "1",
-		"-fleet", "4", "-parallel", "2", "-migrate-chunks", "2", "-baseline-every", "1", "-creates", "2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	report, err := run(context.Background(), f)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	got := report.String()
-	for _, want := range []string{
-		"# tenantgen benchmarks", "## How it was run", "## Targets",
-		"| N=3 Zipf |", // the query path's table of modes
-		"| fleet migration | MigrateTenants >= 3x faster than a sequential goose loop (4 tenants) |",
-		"## 1. Query path", "## 2. Fleet migration", "## 3. Tenant creation",
-		"go run ./internal/bench/cmd/tenantgen-bench",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("the report lacks %q", want)
-		}
-	}
-	if strings.Contains(got, "stopped early") {
-		t.Error("the report says the run stopped early")
-	}
-	var exists bool
-	if err := pgtest.Connect(t).QueryRow(context.Background(),
-		`SELECT EXISTS (SELECT FROM pg_database WHERE datname IN ($1::text, $1::text || '_fleet'))`, db).Scan(&exists); err != nil {
-		t.Fatal(err)
-	}
-	if exists {
-		t.Errorf("the bench databases %s, %s_fleet are left behind", db, db)
-	}
-	if t.Failed() {
-		t.Logf("report:\n%s", got)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{{
+		name: "all",
+		args: []string{"-only", "query,migrate,create",
+			"-tenants", "3", "-zipf", "3", "-conc", "2", "-ppt-tenants", "2", "-rows", "5",
+			"-dur", "10ms", "-rounds", "2", "-warmup", "5ms", "-warm-execs", "1",
+			"-fleet", "4", "-parallel", "2", "-migrate-chunks", "2", "-baseline-every", "1", "-creates", "2"},
+		want: []string{
+			"# tenantgen benchmarks", "## How it was run", "## Targets",
+			"| N=3 Zipf |", // the query path's table of modes
+			"| fleet migration | MigrateTenants >= 3x faster than a sequential goose loop (4 tenants) |",
+			"## 1. Query path", "## 2. Fleet migration", "## 3. Tenant creation",
+			"go run ./internal/bench/cmd/tenantgen-bench",
+		},
+	}, {
+		name: "steady",
+		args: []string{"-only", "query", "-tenants", "513", "-zipf", "", "-conc", "1", "-ppt-tenants", "0",
+			"-rows", "2", "-strategies", "tg-cache", "-dur", "10ms", "-rounds", "2", "-warmup", "5ms", "-warm-execs", "1"},
+		want: []string{"| query path | tenantgen >= 0.95 of L at N=513 warm |", "## 1. Query path"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := fmt.Sprintf("tenantgen_test_benchrun_%s_%d", tc.name, os.Getpid())
+			fs := flag.NewFlagSet("tenantgen-bench", flag.ContinueOnError)
+			f, err := parseFlags(fs, append([]string{"-db", db}, tc.args...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			report, err := run(context.Background(), f)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			got := report.String()
+			for _, want := range tc.want {
+				if !strings.Contains(got, want) {
+					t.Errorf("the report lacks %q", want)
+				}
+			}
+			if strings.Contains(got, "stopped early") {
+				t.Error("the report says the run stopped early")
+			}
+			var exists bool
+			if err := pgtest.Connect(t).QueryRow(context.Background(),
+				`SELECT EXISTS (SELECT FROM pg_database WHERE datname IN ($1::text, $1::text || '_fleet'))`, db).Scan(&exists); err != nil {
+				t.Fatal(err)
+			}
+			if exists {
+				t.Errorf("the bench databases %s, %s_fleet are left behind", db, db)
+			}
+			if t.Failed() {
+				t.Logf("report:\n%s", got)
+			}
+		})
 	}
 }
