@@ -58,6 +58,34 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+// Each family refuses sizes it cannot measure before it touches the server
+// (the Env is nil here).
+func TestFamiliesRefuseBadSizes(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		family  string
+		wantErr string
+	}{
+		{[]string{"-zipf-s", "1"}, "query", "-zipf-s must be > 1"},
+		{[]string{"-rows", "0"}, "query", "-rows, -pool and -chunk must be at least 1"},
+		{[]string{"-conc", ""}, "query", "-conc must name at least one"},
+		{[]string{"-fleet", "0"}, "migrate", "-fleet must be at least 1"},
+		{[]string{"-parallel", ""}, "migrate", "-parallel not empty"},
+		{[]string{"-creates", "0"}, "create", "-creates must be at least 1"},
+		{[]string{"-gen-runs", "0"}, "generate", "-gen-runs must be at least 1"},
+	} {
+		fs := flag.NewFlagSet("tenantgen-bench", flag.ContinueOnError)
+		f, err := parseFlags(fs, append([]string{"-only", tc.family}, tc.args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = f.families()[0].Run(context.Background(), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%s %q: err %v, want %q", tc.family, tc.args, err, tc.wantErr)
+		}
+	}
+}
+
 // TestFamiliesTiny runs the query, fleet-migration and creation families
 // once at a tiny size against the server, to prove they run and report; and
 // the query path's steady state, which needs more tenants than pgx's cache
