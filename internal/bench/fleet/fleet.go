@@ -3,6 +3,8 @@
 // fleetdb's tenant set as plain DDL for their baselines.
 package fleet
 
+//go:generate go run github.com/tenantgen/tenantgen/cmd/tenantgen generate -f ../fleetdb/tenantgen.yaml
+
 import (
 	"context"
 	"fmt"

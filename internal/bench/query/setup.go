@@ -1,5 +1,7 @@
 package query
 
+//go:generate go run github.com/tenantgen/tenantgen/cmd/tenantgen generate -f ../benchdb/tenantgen.yaml
+
 import (
 	"context"
 	"fmt"
