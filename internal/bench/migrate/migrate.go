@@ -50,51 +50,51 @@ func fleetNames(prefix string, n int) []string {
 	return out
 }
 
-// createEmptySchemas creates the schemas, 500 per transaction, and, when
-// register is set, their registry rows (active), as tenants whose tenant set
-// was never applied.
-func createEmptySchemas(ctx context.Context, url string, names []string, register bool) error {
+// execChunks runs a script per chunk of per names on one connection, each
+// made by script: one round trip per chunk.
+func execChunks(ctx context.Context, url string, names []string, per int, script func(chunk []string) string) error {
 	conn, err := pgconn.Connect(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	for start := 0; start < len(names); start += 500 {
-		var sb strings.Builder
-		sb.WriteString("BEGIN;\n")
-		for _, n := range names[start:min(start+500, len(names))] {
-			fmt.Fprintf(&sb, "CREATE SCHEMA %s;\n", bench.Ident(n))
-			if register {
-				fmt.Fprintf(&sb, "INSERT INTO public.tenantgen_tenants (name, state) VALUES ('%s', 'active');\n", n)
-			}
-		}
-		sb.WriteString("COMMIT;")
-		if _, err := conn.Exec(ctx, sb.String()).ReadAll(); err != nil {
+	for start := 0; start < len(names); start += per {
+		if _, err := conn.Exec(ctx, script(names[start:min(start+per, len(names))])).ReadAll(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// createEmptySchemas creates the schemas, 500 per transaction, and, when
+// register is set, their registry rows (active), as tenants whose tenant set
+// was never applied.
+func createEmptySchemas(ctx context.Context, url string, names []string, register bool) error {
+	return execChunks(ctx, url, names, 500, func(chunk []string) string {
+		var sb strings.Builder
+		sb.WriteString("BEGIN;\n")
+		for _, n := range chunk {
+			fmt.Fprintf(&sb, "CREATE SCHEMA %s;\n", bench.Ident(n))
+			if register {
+				fmt.Fprintf(&sb, "INSERT INTO public.tenantgen_tenants (name, state) VALUES ('%s', 'active');\n", n)
+			}
+		}
+		sb.WriteString("COMMIT;")
+		return sb.String()
+	})
+}
+
 // migrateLimit runs the tenant set's DDL for every schema as one script on
 // one connection, as psql -f would (a transaction per tenant, 50 tenants per
 // round trip): no version bookkeeping, no locks, no per-tenant connection.
 func migrateLimit(ctx context.Context, url string, names []string, ddl string) error {
-	conn, err := pgconn.Connect(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	for start := 0; start < len(names); start += 50 {
+	return execChunks(ctx, url, names, 50, func(chunk []string) string {
 		var sb strings.Builder
-		for _, n := range names[start:min(start+50, len(names))] {
+		for _, n := range chunk {
 			fmt.Fprintf(&sb, "BEGIN;\nSET LOCAL search_path TO %s, public;\n%s\nCOMMIT;\n", bench.Ident(n), ddl)
 		}
-		if _, err := conn.Exec(ctx, sb.String()).ReadAll(); err != nil {
-			return err
-		}
-	}
-	return nil
+		return sb.String()
+	})
 }
 
 // gooseLoop is what a user would write without tenantgen: for each tenant, a
