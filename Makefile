@@ -19,10 +19,11 @@ test:
 
 # Benchmarks against a real server; writes BENCHMARKS.md. Scale or select
 # with BENCHFLAGS, e.g. make bench BENCHFLAGS='-keep -only query -dur 2s'
-# (go run ./cmd/tenantgen-bench -h lists the flags).
+# (go run ./internal/bench/cmd/tenantgen-bench -h lists the flags). Binding
+# overhead is a testing.B benchmark: go test -bench . ./internal/bench/bind
 bench:
 	./scripts/ensure-postgres.sh
-	$(GO) run ./cmd/tenantgen-bench -out BENCHMARKS.md $(BENCHFLAGS)
+	$(GO) run ./internal/bench/cmd/tenantgen-bench -out BENCHMARKS.md $(BENCHFLAGS)
 
 # The tour: migrates, creates thor and potter (idempotently) and serves the
 # polls API on $(ADDR) against $(DATABASE_URL).

@@ -29,12 +29,15 @@ func TestMain(m *testing.M) {
 }
 
 // projects are generated and compared with their committed output: the
-// golden files of the generator, and a check that no example is stale.
+// golden files of the generator, and a check that no example (nor the
+// benchmarks' packages) is stale.
 var projects = []string{
 	"testdata/golden",
 	"../example/kitchensink",
 	"../example/polls",
 	"../example/types",
+	"../internal/bench/benchdb",
+	"../internal/bench/fleetdb",
 }
 
 func generate(t *testing.T, dir string) *gen.Output {

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/tenantgen/tenantgen/cmd/tenantgen-bench/benchdb"
-	"github.com/tenantgen/tenantgen/cmd/tenantgen-bench/fleetdb"
+	"github.com/tenantgen/tenantgen/internal/bench/benchdb"
+	"github.com/tenantgen/tenantgen/internal/bench/fleetdb"
 	adversarial "github.com/tenantgen/tenantgen/example/adversarial/db"
 	kitchensink "github.com/tenantgen/tenantgen/example/kitchensink/db"
 	polls "github.com/tenantgen/tenantgen/example/polls/db"

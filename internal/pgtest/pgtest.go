@@ -52,7 +52,7 @@ func Main(m *testing.M, pkg string) {
 		dbErr = err
 	} else {
 		created = name
-		dbURL = withDatabase(AdminURL(), name)
+		dbURL = WithDatabase(AdminURL(), name)
 	}
 	code := m.Run()
 	if admin != nil {
@@ -71,7 +71,7 @@ func Main(m *testing.M, pkg string) {
 func URL(t testing.TB) string {
 	t.Helper()
 	if dbURL == "" {
-		msg := fmt.Sprintf("PostgreSQL not reachable at %s: %v", redact(AdminURL()), dbErr)
+		msg := fmt.Sprintf("PostgreSQL not reachable at %s: %v", Redact(AdminURL()), dbErr)
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -91,7 +91,10 @@ func Connect(t testing.TB) *pgx.Conn {
 	return conn
 }
 
-func withDatabase(raw, db string) string {
+// WithDatabase returns the server URL raw (URL or keyword/value form) with
+// its database replaced by db. The benchmarks use it too: they live on the
+// same servers as the tests.
+func WithDatabase(raw, db string) string {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		// keyword/value form
@@ -101,7 +104,8 @@ func withDatabase(raw, db string) string {
 	return u.String()
 }
 
-func redact(raw string) string {
+// Redact returns raw with its password masked, for messages.
+func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable URL)"
@@ -132,7 +136,7 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("dropping %s: %v", name, err)
 		}
 	})
-	return withDatabase(base, name)
+	return WithDatabase(base, name)
 }
 
 // CopyDir copies a directory tree into a temporary directory and returns it.

@@ -1,4 +1,4 @@
-package main
+package query
 
 import (
 	"context"
@@ -10,7 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/tenantgen/tenantgen/cmd/tenantgen-bench/benchdb"
+	"github.com/tenantgen/tenantgen/internal/bench"
+	"github.com/tenantgen/tenantgen/internal/bench/benchdb"
 	"github.com/tenantgen/tenantgen/runtime"
 )
 
@@ -93,13 +94,26 @@ func (p *prepCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.
 func (p *prepCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
 
 func (q *queryBench) config(maxConns int, app string) (*pgxpool.Config, error) {
-	cfg, err := q.b.poolConfig(maxConns)
+	cfg, err := q.e.PoolConfig(maxConns)
 	if err != nil {
 		return nil, err
 	}
 	cfg.ConnConfig.Tracer = &q.preps
 	cfg.ConnConfig.RuntimeParams["application_name"] = app
 	return cfg, nil
+}
+
+// newPool opens a pool of the strategy's size with cfg's settings edited by
+// edit, when not nil.
+func (q *queryBench) newPool(ctx context.Context, app string, edit func(*pgxpool.Config)) (*pgxpool.Pool, error) {
+	cfg, err := q.config(q.c.poolSize, app)
+	if err != nil {
+		return nil, err
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
 func scanItem(row pgx.Row, prefix string) error {
@@ -124,19 +138,15 @@ type limitTarget struct {
 // openLimit opens the limit on schema (limitSchema, or flatSchema: one
 // table with every tenant's rows).
 func (q *queryBench) openLimit(ctx context.Context, app, schema string) (target, error) {
-	cfg, err := q.config(q.b.cfg.poolSize, app)
+	pool, err := q.newPool(ctx, app, nil)
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	from := ident(limitSchema) + "."
-	to := ident(schema) + "."
+	from := bench.Ident(limitSchema) + "."
+	to := bench.Ident(schema) + "."
 	t := &limitTarget{pool: pool, schema: schema, sel: strings.ReplaceAll(q.limitSel, from, to), ins: strings.ReplaceAll(q.limitIns, from, to)}
 	if schema == flatSchema {
-		t.flatRows = int64(q.b.cfg.rows)
+		t.flatRows = int64(q.c.rows)
 	}
 	return t, nil
 }
@@ -165,12 +175,7 @@ type naiveTarget struct {
 }
 
 func (q *queryBench) openNaive(ctx context.Context, app string, mode pgx.QueryExecMode) (target, error) {
-	cfg, err := q.config(q.b.cfg.poolSize, app)
-	if err != nil {
-		return nil, err
-	}
-	cfg.ConnConfig.DefaultQueryExecMode = mode
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := q.newPool(ctx, app, func(cfg *pgxpool.Config) { cfg.ConnConfig.DefaultQueryExecMode = mode })
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +213,7 @@ type pptTarget struct {
 func (q *queryBench) openPoolPerTenant(ctx context.Context, app string, n int) (target, error) {
 	t := &pptTarget{q: q}
 	for i := range n {
-		cfg, err := q.config(max(1, q.b.cfg.poolSize/n), app)
+		cfg, err := q.config(max(1, q.c.poolSize/n), app)
 		if err != nil {
 			t.close()
 			return nil, err
@@ -259,7 +264,7 @@ type tgTarget struct {
 }
 
 func (q *queryBench) openTenantgen(ctx context.Context, app string, mode pgx.QueryExecMode, stmtCache, descCache int) (target, error) {
-	cfg, err := q.config(q.b.cfg.poolSize, app)
+	cfg, err := q.config(q.c.poolSize, app)
 	if err != nil {
 		return nil, err
 	}
@@ -322,11 +327,7 @@ type rawTarget struct {
 }
 
 func (q *queryBench) openRawQualified(ctx context.Context, app string) (target, error) {
-	cfg, err := q.config(q.b.cfg.poolSize, app)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := q.newPool(ctx, app, nil)
 	if err != nil {
 		return nil, err
 	}

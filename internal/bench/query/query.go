@@ -1,4 +1,4 @@
-package main
+package query
 
 import (
 	"context"
@@ -18,13 +18,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	tgruntime "github.com/tenantgen/tenantgen/runtime"
+
+	"github.com/tenantgen/tenantgen/internal/bench"
 )
 
 // queryBench is the query-path family: a point SELECT by primary key and a
 // one-row INSERT, per strategy, tenant count, access distribution and
 // concurrency.
 type queryBench struct {
-	b       *bench
+	e       *bench.Env
+	c       *Config
 	tenants []tgruntime.Tenant
 	names   []string
 	prefix  []string // "<tenant>-": what the rows of the tenant are named
@@ -90,71 +93,27 @@ type cellResult struct {
 	ratio, ratioLo, ratioHi float64
 }
 
-func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
-	c := b.cfg
-	q := &queryBench{b: b}
+// Run measures every cell and the steady state, and reports them.
+func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.TargetRow, error) {
+	if err := c.check(); err != nil {
+		return bench.Section{}, nil, err
+	}
+	q := &queryBench{e: e, c: c}
 	var err error
 	if q.limitSel, q.limitIns, err = querySQL(); err != nil {
-		return section{}, nil, err
+		return bench.Section{}, nil, err
 	}
-	qual := ident(limitSchema) + "."
+	qual := bench.Ident(limitSchema) + "."
 	q.plainSel = strings.ReplaceAll(q.limitSel, qual, "")
 	q.plainIns = strings.ReplaceAll(q.limitIns, qual, "")
 
 	maxN := slices.Max(append(append([]int{1, c.pptTenants}, c.tenants...), c.zipfN...))
-	t0 := time.Now()
-	flatRows := 0
-	if _, ok := q.steadyWorkload(); ok {
-		flatRows = slices.Max(c.tenants) * c.rows
-	}
-	created, flatCreated, err := setupQueryTenants(ctx, b, maxN, flatRows)
+	setupNote, err := q.setup(ctx, maxN)
 	if err != nil {
-		return section{}, nil, fmt.Errorf("creating the query-path tenants: %w", err)
+		return bench.Section{}, nil, err
 	}
-	setupNote := fmt.Sprintf("Setup: %d tenant schemas q00000.. plus the limit's schema, each with benchdb's tenant set (CREATE TYPE + CREATE TABLE) and %d rows, made with plain SQL (not goose) in transactions of %d schemas on %d connections. ",
-		maxN, c.rows, c.chunk, c.setupWorkers)
-	took := time.Since(t0)
-	if created > 0 {
-		// Remembered for the runs that reuse them.
-		if conn, err := pgx.Connect(ctx, b.url); err == nil {
-			_, _ = conn.Exec(ctx, `INSERT INTO public.tenantgen_bench_meta VALUES ('setup', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-				fmt.Sprintf("%d schemas in %s (%.0f/s)", created, took.Round(100*time.Millisecond), float64(created)/took.Seconds()))
-			conn.Close(ctx)
-		}
-	}
-	switch {
-	case created == 0:
-		setupNote += "This run reused them all from an earlier run kept with `-keep`"
-		var prev string
-		if conn, err := pgx.Connect(ctx, b.url); err == nil {
-			_ = conn.QueryRow(ctx, `SELECT value FROM public.tenantgen_bench_meta WHERE key = 'setup'`).Scan(&prev)
-			conn.Close(ctx)
-		}
-		if prev != "" {
-			setupNote += fmt.Sprintf(" (which created %s)", prev)
-		}
-	case created < maxN:
-		setupNote += fmt.Sprintf("This run created %d that an earlier run had not", created)
-	default:
-		setupNote += "This run created them all"
-	}
-	if flatRows > 0 {
-		if flatCreated {
-			setupNote += fmt.Sprintf(" and L-flat's table of %d rows", flatRows)
-		} else {
-			setupNote += fmt.Sprintf(" (L-flat's table of %d rows too)", flatRows)
-		}
-	}
-	setupNote += fmt.Sprintf("; setup took %s.", took.Round(100*time.Millisecond))
 	for i := range maxN {
-		name := queryTenantName(i)
-		q.names = append(q.names, name)
-		q.tenants = append(q.tenants, tgruntime.MustTenant(name))
-		q.prefix = append(q.prefix, name+"-")
-		q.insName = append(q.insName, name+"-i")
-		q.setPath = append(q.setPath, "SET search_path TO "+ident(name)+", public")
-		q.qualSel = append(q.qualSel, strings.ReplaceAll(q.limitSel, qual, ident(name)+"."))
-		q.qualIns = append(q.qualIns, strings.ReplaceAll(q.limitIns, qual, ident(name)+"."))
+		q.addTenant(queryTenantName(i))
 	}
 
 	wls := q.workloads()
@@ -163,46 +122,118 @@ func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
 	for _, s := range all {
 		byKey[s.key] = s
 	}
+	results, err := q.cells(ctx, wls, byKey)
+	if err != nil {
+		return bench.Section{}, nil, err
+	}
+	if sw, ok := q.steadyWorkload(); ok {
+		bench.Logf("  steady state at N=%d, c=1", sw.n)
+		if err := q.steady(ctx, sw, byKey, results); err != nil {
+			return bench.Section{}, nil, fmt.Errorf("steady state: %w", err)
+		}
+		wls = append(wls, sw)
+	}
+	return q.report(wls, all, results, setupNote)
+}
+
+// addTenant adds the strings each strategy needs for tenant name.
+func (q *queryBench) addTenant(name string) {
+	qual := bench.Ident(limitSchema) + "."
+	q.names = append(q.names, name)
+	q.tenants = append(q.tenants, tgruntime.MustTenant(name))
+	q.prefix = append(q.prefix, name+"-")
+	q.insName = append(q.insName, name+"-i")
+	q.setPath = append(q.setPath, "SET search_path TO "+bench.Ident(name)+", public")
+	q.qualSel = append(q.qualSel, strings.ReplaceAll(q.limitSel, qual, bench.Ident(name)+"."))
+	q.qualIns = append(q.qualIns, strings.ReplaceAll(q.limitIns, qual, bench.Ident(name)+"."))
+}
+
+// setup makes the first maxN tenant schemas (and L-flat's table, for the
+// steady state) exist, and returns the report's note on what it did.
+func (q *queryBench) setup(ctx context.Context, maxN int) (string, error) {
+	c := q.c
+	t0 := time.Now()
+	flatRows := 0
+	if _, ok := q.steadyWorkload(); ok {
+		flatRows = slices.Max(c.tenants) * c.rows
+	}
+	created, flatCreated, err := q.setupTenants(ctx, maxN, flatRows)
+	if err != nil {
+		return "", fmt.Errorf("creating the query-path tenants: %w", err)
+	}
+	took := time.Since(t0)
+	note := fmt.Sprintf("Setup: %d tenant schemas q00000.. plus the limit's schema, each with benchdb's tenant set (CREATE TYPE + CREATE TABLE) and %d rows, made with plain SQL (not goose) in transactions of %d schemas on %d connections. ",
+		maxN, c.rows, c.chunk, c.setupWorkers)
+	switch {
+	case created == 0:
+		note += "This run reused them all from an earlier run kept with `-keep`"
+		if prev := q.meta(ctx, "setup", ""); prev != "" {
+			note += fmt.Sprintf(" (which created %s)", prev)
+		}
+	case created < maxN:
+		note += fmt.Sprintf("This run created %d that an earlier run had not", created)
+	default:
+		note += "This run created them all"
+	}
+	if created > 0 {
+		// Remembered for the runs that reuse them.
+		q.meta(ctx, "setup", fmt.Sprintf("%d schemas in %s (%.0f/s)", created, took.Round(100*time.Millisecond), float64(created)/took.Seconds()))
+	}
+	if flatRows > 0 {
+		if flatCreated {
+			note += fmt.Sprintf(" and L-flat's table of %d rows", flatRows)
+		} else {
+			note += fmt.Sprintf(" (L-flat's table of %d rows too)", flatRows)
+		}
+	}
+	return note + fmt.Sprintf("; setup took %s.", took.Round(100*time.Millisecond)), nil
+}
+
+// meta reads the bench database's note key, or, when value is not empty,
+// sets it. Notes are best effort: a failure leaves them out of the report.
+func (q *queryBench) meta(ctx context.Context, key, value string) string {
+	conn, err := pgx.Connect(ctx, q.e.URL)
+	if err != nil {
+		return ""
+	}
+	defer conn.Close(ctx)
+	if value != "" {
+		_, _ = conn.Exec(ctx, `INSERT INTO public.tenantgen_bench_meta VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+		return value
+	}
+	_ = conn.QueryRow(ctx, `SELECT value FROM public.tenantgen_bench_meta WHERE key = $1`, key).Scan(&value)
+	return value
+}
+
+// cells measures every strategy of every workload against L, for both
+// queries and every concurrency level.
+func (q *queryBench) cells(ctx context.Context, wls []workload, byKey map[string]strategy) (map[cellKey]cellResult, error) {
 	results := map[cellKey]cellResult{}
 	total := 0
 	for _, w := range wls {
 		total += len(w.keys) - 1
 	}
-	total *= 2 * len(c.conc)
-	done := 0
-	group := 0
+	total *= 2 * len(q.c.conc)
+	done, group := 0, 0
 	for _, op := range []string{"select", "insert"} {
-		for _, conc := range c.conc {
+		for _, conc := range q.c.conc {
 			for _, w := range wls {
 				var lims []sliceResult
-				// The strategies' order turns from group to group, so that
-				// whatever the previous cells leave behind (evicted buffers,
-				// autovacuum) does not always fall on the same one.
-				var keys []string
-				for _, k := range w.keys {
-					if k != "limit" {
-						keys = append(keys, k)
-					}
-				}
-				if len(keys) > 0 {
-					r := group % len(keys)
-					keys = append(keys[r:], keys[:r]...)
-				}
-				group++
-				for _, key := range keys {
+				for _, key := range rotated(w.keys, group) {
 					if ctx.Err() != nil {
-						return section{}, nil, ctx.Err()
+						return nil, ctx.Err()
 					}
 					r, lim, err := q.cell(ctx, op, conc, w, byKey[key], byKey["limit"])
 					if err != nil {
-						return section{}, nil, fmt.Errorf("%s c=%d %s %s: %w", op, conc, w, key, err)
+						return nil, fmt.Errorf("%s c=%d %s %s: %w", op, conc, w, key, err)
 					}
 					lims = append(lims, lim...)
 					results[cellKey{op, conc, w.String(), key}] = r
 					done++
-					logf("  [%d/%d] %-6s c=%-2d %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  conns %d  prep/q %.2f  errs %d",
+					bench.Logf("  [%d/%d] %-6s c=%-2d %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  conns %d  prep/q %.2f  errs %d",
 						done, total, op, conc, w, key, r.qps, r.ratio, r.ratioLo, r.ratioHi, fmtDur(r.p50), fmtDur(r.p99), r.conns, r.prepPerOp, r.errs+r.mismatches)
 				}
+				group++
 				// L's row: every slice of L measured next to the others.
 				lr := pool(lims)
 				lr.ratio, lr.ratioLo, lr.ratioHi = 1, 1, 1
@@ -210,21 +241,31 @@ func runQuery(ctx context.Context, b *bench) (section, []targetRow, error) {
 			}
 		}
 	}
-	if sw, ok := q.steadyWorkload(); ok {
-		logf("  steady state at N=%d, c=1", sw.n)
-		if err := q.steady(ctx, sw, byKey, results); err != nil {
-			return section{}, nil, fmt.Errorf("steady state: %w", err)
+	return results, nil
+}
+
+// rotated is keys without L, turned by group places: the strategies' order
+// turns from group to group, so that whatever the previous cells leave
+// behind (evicted buffers, autovacuum) does not always fall on the same one.
+func rotated(keys []string, group int) []string {
+	var out []string
+	for _, k := range keys {
+		if k != "limit" {
+			out = append(out, k)
 		}
-		wls = append(wls, sw)
 	}
-	return q.report(wls, all, results, setupNote)
+	if len(out) > 0 {
+		r := group % len(out)
+		out = append(out[r:], out[:r]...)
+	}
+	return out
 }
 
 // workloads lists the (tenant count, distribution) pairs and the strategies
 // measured at each: the pool per tenant only up to -ppt-tenants tenants, the
 // failing naive way only up to 100.
 func (q *queryBench) workloads() []workload {
-	c := q.b.cfg
+	c := q.c
 	var wls []workload
 	add := func(n int, zipf bool) {
 		w := workload{n: n, zipf: zipf, cold: n > defaultCache}
@@ -278,7 +319,7 @@ func (q *queryBench) workloads() []workload {
 // steadyWorkload is the warm measurement at the largest tenant count, when
 // it exceeds the default caches.
 func (q *queryBench) steadyWorkload() (workload, bool) {
-	c := q.b.cfg
+	c := q.c
 	if !c.steady || len(c.tenants) == 0 || slices.Max(c.tenants) <= defaultCache {
 		return workload{}, false
 	}
@@ -293,8 +334,10 @@ func (q *queryBench) steadyWorkload() (workload, bool) {
 // steady measures w at c=1, SELECT: every strategy is opened and warmed up
 // (its one connection runs the query for every tenant; all at once), then
 // measured in rounds, L first in each, with connections kept open.
+// SELECT only: a commit per INSERT (fsync) hides most of what the binding
+// costs, and warming every connection up takes as long again.
 func (q *queryBench) steady(ctx context.Context, w workload, byKey map[string]strategy, results map[cellKey]cellResult) error {
-	c := q.b.cfg
+	const op = "select"
 	targets := map[string]target{}
 	defer func() {
 		for _, t := range targets {
@@ -308,93 +351,116 @@ func (q *queryBench) steady(ctx context.Context, w workload, byKey map[string]st
 		}
 		targets[key] = t
 	}
-	rounds := max(1, c.rounds)
-	// SELECT only: a commit per INSERT (fsync) hides most of what the
-	// binding costs, and warming every connection up takes as long again.
-	for _, op := range []string{"select"} {
-		t0 := time.Now()
-		var wg sync.WaitGroup
-		errs := make([]error, len(w.keys))
-		for i, key := range w.keys {
-			n := w.n
-			if key == "limit" || key == "limit-flat" {
-				n = 1
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := q.warm(ctx, targets[key], op, n, 1, 1); err != nil {
-					errs[i] = fmt.Errorf("warming %s up: %w", key, err)
-				}
-			}()
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-		logf("  warmed %d connections up for %d tenants (%s) in %s", len(w.keys)-2, w.n, op, time.Since(t0).Round(100*time.Millisecond))
-		// Each strategy alternates with L, slice by slice, as in the cells.
-		runs := map[string][]sliceResult{}
-		lims := map[string][]sliceResult{}
-		slice := c.dur / time.Duration(rounds)
-		for round := range rounds + rounds/2 {
-			for _, key := range w.keys {
-				if key == "limit" {
-					continue
-				}
-				order := []string{"limit", key}
-				if round%2 == 1 {
-					order = []string{key, "limit"}
-				}
-				for _, k := range order {
-					s, err := q.measure(ctx, targets[k], op, 1, w, 0, slice, uint64(round))
-					if err != nil {
-						return fmt.Errorf("%s: %w", k, err)
-					}
-					if k == "limit" {
-						lims[key] = append(lims[key], s)
-						runs["limit"] = append(runs["limit"], s)
-					} else {
-						runs[key] = append(runs[key], s)
-					}
-				}
+	if err := q.warmAll(ctx, w, op, targets); err != nil {
+		return err
+	}
+	runs, lims, err := q.steadyRounds(ctx, w, op, targets)
+	if err != nil {
+		return err
+	}
+	for _, key := range w.keys {
+		r := pool(runs[key])
+		r.ratio, r.ratioLo, r.ratioHi = 1, 1, 1
+		if key != "limit" {
+			if ratio, lo, hi, ok := ratioTo(runs[key], lims[key]); ok {
+				r.ratio, r.ratioLo, r.ratioHi = ratio, lo, hi
 			}
 		}
-		for _, key := range w.keys {
-			r := pool(runs[key])
-			r.ratio, r.ratioLo, r.ratioHi = 1, 1, 1
-			if key != "limit" {
-				var ratios []float64
-				for i, s := range runs[key] {
-					if l := lims[key][i].qps(); l > 0 {
-						ratios = append(ratios, s.qps()/l)
-					}
-				}
-				sort.Float64s(ratios)
-				if n := len(ratios); n > 0 {
-					r.ratio, r.ratioLo, r.ratioHi = ratios[n/2], ratios[0], ratios[n-1]
-					if n%2 == 0 {
-						r.ratio = (ratios[n/2-1] + ratios[n/2]) / 2
-					}
-				}
-			}
-			r.conns = q.b.serverConns(ctx, appName(key))
-			r.serverMB = serverMemMB(ctx, targets[key])
-			results[cellKey{op, 1, w.String(), key}] = r
-			logf("  %-6s c=1  %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  server mem %s  prep/q %.2f  errs %d",
-				op, w, key, r.qps, r.ratio, r.ratioLo, r.ratioHi, fmtDur(r.p50), fmtDur(r.p99), fmtMB(r.serverMB), r.prepPerOp, r.errs+r.mismatches)
-		}
+		r.conns = q.e.ServerConns(ctx, appName(key))
+		r.serverMB = serverMemMB(ctx, targets[key])
+		results[cellKey{op, 1, w.String(), key}] = r
+		bench.Logf("  %-6s c=1  %-16s %-16s %8.0f q/s  %.2f of L (%.2f-%.2f)  p50 %s p99 %s  server mem %s  prep/q %.2f  errs %d",
+			op, w, key, r.qps, r.ratio, r.ratioLo, r.ratioHi, fmtDur(r.p50), fmtDur(r.p99), fmtMB(r.serverMB), r.prepPerOp, r.errs+r.mismatches)
 	}
 	// The client heap each strategy holds: what closing it frees.
 	for _, key := range w.keys {
 		heap, own := heapOf(targets[key])
 		delete(targets, key)
-		k := cellKey{"select", 1, w.String(), key}
+		k := cellKey{op, 1, w.String(), key}
 		r := results[k]
 		r.heapMB, r.ownMB = heap, own
 		results[k] = r
 	}
 	return nil
+}
+
+// warmAll warms every target's connection up for every tenant (the limits
+// for their one schema), all at once.
+func (q *queryBench) warmAll(ctx context.Context, w workload, op string, targets map[string]target) error {
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, len(w.keys))
+	for i, key := range w.keys {
+		n := w.n
+		if key == "limit" || key == "limit-flat" {
+			n = 1
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := q.warm(ctx, targets[key], op, n, 1, 1); err != nil {
+				errs[i] = fmt.Errorf("warming %s up: %w", key, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	bench.Logf("  warmed %d connections up for %d tenants (%s) in %s", len(w.keys)-2, w.n, op, time.Since(t0).Round(100*time.Millisecond))
+	return nil
+}
+
+// steadyRounds alternates each strategy with L, slice by slice, as in the
+// cells. It returns every target's slices, and the slices of L measured next
+// to each strategy.
+func (q *queryBench) steadyRounds(ctx context.Context, w workload, op string, targets map[string]target) (runs, lims map[string][]sliceResult, err error) {
+	runs, lims = map[string][]sliceResult{}, map[string][]sliceResult{}
+	rounds := max(1, q.c.rounds)
+	slice := q.c.dur / time.Duration(rounds)
+	for round := range rounds + rounds/2 {
+		for _, key := range w.keys {
+			if key == "limit" {
+				continue
+			}
+			order := []string{"limit", key}
+			if round%2 == 1 {
+				order = []string{key, "limit"}
+			}
+			for _, k := range order {
+				s, err := q.measure(ctx, targets[k], op, 1, w, 0, slice, uint64(round))
+				if err != nil {
+					return nil, nil, fmt.Errorf("%s: %w", k, err)
+				}
+				if k == "limit" {
+					lims[key] = append(lims[key], s)
+				}
+				runs[k] = append(runs[k], s)
+			}
+		}
+	}
+	return runs, lims, nil
+}
+
+// ratioTo is the median of the ratios of ss's rates to those of ls, slice
+// by slice, and their range; not ok (and 0) when no slice of ls has a rate.
+func ratioTo(ss, ls []sliceResult) (ratio, lo, hi float64, ok bool) {
+	var ratios []float64
+	for i := range min(len(ss), len(ls)) {
+		if l := ls[i].qps(); l > 0 {
+			ratios = append(ratios, ss[i].qps()/l)
+		}
+	}
+	n := len(ratios)
+	if n == 0 {
+		return 0, 0, 0, false
+	}
+	sort.Float64s(ratios)
+	ratio = ratios[n/2]
+	if n%2 == 0 {
+		ratio = (ratios[n/2-1] + ratios[n/2]) / 2
+	}
+	return ratio, ratios[0], ratios[n-1], true
 }
 
 // heapOf closes t and returns HeapAlloc before closing (after a GC) and how
@@ -415,7 +481,7 @@ func heapOf(t target) (heap, own float64) {
 // slices, so that background load falls on both alike. The ratio is the
 // median of the pairs' ratios. It returns s's result and L's slices.
 func (q *queryBench) cell(ctx context.Context, op string, conc int, w workload, s, l strategy) (cellResult, []sliceResult, error) {
-	c := q.b.cfg
+	c := q.c
 	runtime.GC()
 	lt, err := l.open(ctx, q, w.n, appName(l.key))
 	if err != nil {
@@ -465,26 +531,13 @@ func (q *queryBench) cell(ctx context.Context, op string, conc int, w workload, 
 		}
 	}
 	r := pool(ss)
-	var ratios []float64
-	for i := range ss {
-		if l := ls[i].qps(); l > 0 {
-			ratios = append(ratios, ss[i].qps()/l)
-		}
-	}
-	sort.Float64s(ratios)
-	if len(ratios) > 0 {
-		r.ratio = ratios[len(ratios)/2]
-		if len(ratios)%2 == 0 {
-			r.ratio = (ratios[len(ratios)/2-1] + ratios[len(ratios)/2]) / 2
-		}
-		r.ratioLo, r.ratioHi = ratios[0], ratios[len(ratios)-1]
-	}
-	r.conns = q.b.serverConns(ctx, appName(s.key))
+	r.ratio, r.ratioLo, r.ratioHi, _ = ratioTo(ss, ls)
+	r.conns = q.e.ServerConns(ctx, appName(s.key))
 	r.serverMB = serverMemMB(ctx, st)
 	r.heapMB, r.ownMB = heapOf(st)
 	closed = true
 	if c.verbose && r.firstErr != "" {
-		logf("    first error: %s", r.firstErr)
+		bench.Logf("    first error: %s", r.firstErr)
 	}
 	return r, ls, nil
 }
@@ -587,7 +640,7 @@ func (q *queryBench) warm(ctx context.Context, tgt target, op string, n, conc, e
 // measure runs op on tgt with conc goroutines: warmup unmeasured, then dur
 // measured; then it samples the server connections and memory.
 func (q *queryBench) measure(ctx context.Context, tgt target, op string, conc int, w workload, warmup, dur time.Duration, round uint64) (sliceResult, error) {
-	c := q.b.cfg
+	c := q.c
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	end := measureFrom.Add(dur)

@@ -1,8 +1,7 @@
-package main
+package query
 
 import (
 	"math/bits"
-	"sort"
 	"time"
 )
 
@@ -64,17 +63,3 @@ func (h *hist) quantile(q float64) time.Duration {
 	}
 	return 0
 }
-
-// percentile of exact samples (used where there are few).
-func percentile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(q*float64(len(s))+0.5) - 1
-	i = min(max(i, 0), len(s)-1)
-	return s[i]
-}
-
-func median(ds []time.Duration) time.Duration { return percentile(ds, 0.5) }

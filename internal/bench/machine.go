@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // machine is what the report says about where it ran.
@@ -27,7 +29,7 @@ type machine struct {
 	serverIsRemote bool
 }
 
-func readMachine(ctx context.Context, b *bench) machine {
+func readMachine(ctx context.Context, admin *pgx.Conn) machine {
 	m := machine{
 		nproc:     runtime.NumCPU(),
 		goVersion: runtime.Version(),
@@ -44,12 +46,12 @@ func readMachine(ctx context.Context, b *bench) machine {
 			m.memTotal = v
 		}
 	}
-	_ = b.admin.QueryRow(ctx, `SELECT current_setting('server_version')`).Scan(&m.pgVersion)
+	_ = admin.QueryRow(ctx, `SELECT current_setting('server_version')`).Scan(&m.pgVersion)
 	var mc, sb, fsync, sc, locks string
-	_ = b.admin.QueryRow(ctx, `SELECT current_setting('max_connections'), current_setting('shared_buffers'),
+	_ = admin.QueryRow(ctx, `SELECT current_setting('max_connections'), current_setting('shared_buffers'),
 		current_setting('fsync'), current_setting('synchronous_commit'), current_setting('max_locks_per_transaction')`).Scan(&mc, &sb, &fsync, &sc, &locks)
 	m.pgSettings = "max_connections=" + mc + ", shared_buffers=" + sb + ", fsync=" + fsync + ", synchronous_commit=" + sc + ", max_locks_per_transaction=" + locks
-	host := b.admin.Config().Host
+	host := admin.Config().Host
 	m.serverIsRemote = !(host == "127.0.0.1" || host == "localhost" || host == "::1" || strings.HasPrefix(host, "/"))
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {

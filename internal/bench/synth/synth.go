@@ -53,7 +53,17 @@ func Write(dir string, o Options) error {
 		}
 	}
 	shared := o.Tables / 2
-	tenant := o.Tables - shared
+	if err := writeConfigs(dir, o); err != nil {
+		return err
+	}
+	if err := writeSchema(dir, shared, o.Tables-shared); err != nil {
+		return err
+	}
+	return writeQueries(dir, o, shared)
+}
+
+// writeConfigs writes tenantgen.yaml and the equivalent sqlc.yaml.
+func writeConfigs(dir string, o Options) error {
 	files := map[string]string{
 		"tenantgen.yaml": fmt.Sprintf("# Synthetic input: %d tables, %d queries.\nversion: 1\nschema: sql/schema\nqueries: sql/queries\nout: %s\npackage: %s\n",
 			o.Tables, o.Queries, TenantgenOut, Package),
@@ -66,51 +76,63 @@ func Write(dir string, o Options) error {
 			return err
 		}
 	}
+	return nil
+}
 
-	// Schema: files of up to 10 shared and 10 tenant tables.
+// writeSchema writes the schema files, each with up to 10 shared and 10
+// tenant tables.
+func writeSchema(dir string, shared, tenant int) error {
 	const perFile = 10
 	for f, lo := 1, 1; lo <= max(shared, tenant); f, lo = f+1, lo+perFile {
-		hi := lo + perFile - 1
-		var up, down strings.Builder
-		up.WriteString("-- +goose Up\n")
-		if lo <= shared {
-			up.WriteString("-- tenantgen:shared\n")
-			if lo == 1 {
-				up.WriteString("CREATE TYPE plan_tier AS ENUM ('free', 'pro', 'enterprise');\n")
-			}
-			for i := lo; i <= min(hi, shared); i++ {
-				sharedTable(&up, i)
-			}
-		}
-		if lo <= tenant {
-			up.WriteString("\n-- tenantgen:tenant\n")
-			if lo == 1 {
-				up.WriteString("CREATE TYPE record_status AS ENUM ('draft', 'active', 'archived');\n")
-			}
-			for i := lo; i <= min(hi, tenant); i++ {
-				tenantTable(&up, i, shared)
-			}
-		}
-		down.WriteString("\n-- +goose Down\n")
-		for i := min(hi, tenant); i >= lo; i-- {
-			fmt.Fprintf(&down, "DROP TABLE t%03d;\n", i)
-		}
-		if lo == 1 {
-			down.WriteString("DROP TYPE record_status;\n")
-		}
-		for i := min(hi, shared); i >= lo; i-- {
-			fmt.Fprintf(&down, "DROP TABLE s%03d;\n", i)
-		}
-		if lo == 1 && shared > 0 {
-			down.WriteString("DROP TYPE plan_tier;\n")
-		}
 		name := filepath.Join(dir, "sql/schema", fmt.Sprintf("%05d_part%d.sql", f, f))
-		if err := os.WriteFile(name, []byte(up.String()+down.String()), 0o644); err != nil {
+		if err := os.WriteFile(name, []byte(schemaFile(lo, lo+perFile-1, shared, tenant)), 0o644); err != nil {
 			return err
 		}
 	}
+	return nil
+}
 
-	// Queries: query j goes to table j mod Tables, its kind cycling per lap.
+// schemaFile is the goose file of tables lo..hi of each scope.
+func schemaFile(lo, hi, shared, tenant int) string {
+	var up, down strings.Builder
+	up.WriteString("-- +goose Up\n")
+	if lo <= shared {
+		up.WriteString("-- tenantgen:shared\n")
+		if lo == 1 {
+			up.WriteString("CREATE TYPE plan_tier AS ENUM ('free', 'pro', 'enterprise');\n")
+		}
+		for i := lo; i <= min(hi, shared); i++ {
+			sharedTable(&up, i)
+		}
+	}
+	if lo <= tenant {
+		up.WriteString("\n-- tenantgen:tenant\n")
+		if lo == 1 {
+			up.WriteString("CREATE TYPE record_status AS ENUM ('draft', 'active', 'archived');\n")
+		}
+		for i := lo; i <= min(hi, tenant); i++ {
+			tenantTable(&up, i, shared)
+		}
+	}
+	down.WriteString("\n-- +goose Down\n")
+	for i := min(hi, tenant); i >= lo; i-- {
+		fmt.Fprintf(&down, "DROP TABLE t%03d;\n", i)
+	}
+	if lo == 1 {
+		down.WriteString("DROP TYPE record_status;\n")
+	}
+	for i := min(hi, shared); i >= lo; i-- {
+		fmt.Fprintf(&down, "DROP TABLE s%03d;\n", i)
+	}
+	if lo == 1 && shared > 0 {
+		down.WriteString("DROP TYPE plan_tier;\n")
+	}
+	return up.String() + down.String()
+}
+
+// writeQueries writes one query file per table: query j goes to table j mod
+// Tables, its kind cycling per lap.
+func writeQueries(dir string, o Options, shared int) error {
 	per := make([]strings.Builder, o.Tables)
 	for j := range o.Queries {
 		t := j % o.Tables

@@ -1,4 +1,4 @@
-package main
+package query
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tenantgen/tenantgen/internal/bench"
 )
 
 var tgKeys = []string{"tg-cache", "tg-cache-big", "tg-describe", "tg-describe-big", "tg-exec"}
@@ -66,18 +68,37 @@ func (r qres) worst(wl workload, key string) (float64, bool) {
 	return v, ok
 }
 
-func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cellResult, setupNote string) (section, []targetRow, error) {
-	c := q.b.cfg
-	r := qres{res, c.conc}
+// report writes the query path's section: what was measured and how, the
+// ratio tables, the best mode per workload (and the targets), notes and the
+// details.
+func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cellResult, setupNote string) (bench.Section, []bench.TargetRow, error) {
+	r := qres{res, q.c.conc}
 	var sb strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
+	q.intro(&sb, all, res, setupNote)
+	for _, op := range []string{"select", "insert"} {
+		ratioTable(&sb, op, wls, all, r)
+	}
+	targets := modes(&sb, wls, r)
+	sb.WriteString(q.notes(wls, r))
+	sb.WriteString(q.gap(wls, r))
+	q.details(&sb, wls, r)
+	return bench.Section{Title: "1. Query path", Body: sb.String()}, targets, nil
+}
+
+// writer is fmt.Fprintf on sb.
+func writer(sb *strings.Builder) func(format string, args ...any) {
+	return func(format string, args ...any) { fmt.Fprintf(sb, format, args...) }
+}
+
+// intro says what was measured, how, and with which strategies.
+func (q *queryBench) intro(sb *strings.Builder, all []strategy, res map[cellKey]cellResult, setupNote string) {
+	c, w := q.c, writer(sb)
 	measured := map[string]bool{}
 	for k := range res {
 		measured[k.key] = true
 	}
-
 	w("A point `SELECT ... WHERE id = $1` (GetItem) and a one-row `INSERT` (CreateItem) through the generated tenant handle of\n")
-	w("[`benchdb`](cmd/tenantgen-bench/benchdb) (`db.Tenant(t).GetItem(ctx, id)`, a new handle per call as an application makes them;\n")
+	w("[`benchdb`](internal/bench/benchdb) (`db.Tenant(t).GetItem(ctx, id)`, a new handle per call as an application makes them;\n")
 	w("one tenant table, `items`, with a per-tenant enum column), the tenant drawn per query uniformly from N tenants or from a Zipf\n")
 	w("distribution (s=%.2g, tenant 0 the hottest), since real fleets are skewed; %s goroutines; every strategy on a pool of %d connections\n", c.zipfS, joinInts(c.conc, " or "), c.poolSize)
 	w("(the pool per tenant: max(1, %d/N) connections per tenant). Every SELECT checks that its row is the asked tenant's.\n\n", c.poolSize)
@@ -96,58 +117,61 @@ func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cell
 	w("\nThe pool per tenant needs a server connection per tenant: it is measured only at N=%d (max_connections is shared with the\n", c.pptTenants)
 	w("other developers' test databases on this server); at 100 tenants it would take every connection, at 10,000 it cannot run.\n\n")
 	w("%s\n\n", setupNote)
+}
 
-	// Summary: ratio matrices.
-	for _, op := range []string{"select", "insert"} {
-		w("#### %s: throughput as a ratio to L\n\n", opTitle(op))
-		type col struct {
-			wl   workload
-			conc int
-		}
-		var cols []col
-		for _, wl := range wls {
-			for _, conc := range r.concs(wl) {
-				if _, ok := r.get(op, conc, wl, "limit"); ok {
-					cols = append(cols, col{wl, conc})
-				}
+// ratioTable is op's matrix of ratios to L: a row per strategy, a column per
+// workload and concurrency.
+func ratioTable(sb *strings.Builder, op string, wls []workload, all []strategy, r qres) {
+	w := writer(sb)
+	w("#### %s: throughput as a ratio to L\n\n", opTitle(op))
+	type col struct {
+		wl   workload
+		conc int
+	}
+	var cols []col
+	for _, wl := range wls {
+		for _, conc := range r.concs(wl) {
+			if _, ok := r.get(op, conc, wl, "limit"); ok {
+				cols = append(cols, col{wl, conc})
 			}
 		}
-		w("| strategy |")
+	}
+	w("| strategy |")
+	for _, cl := range cols {
+		w(" %s c=%d |", cl.wl, cl.conc)
+	}
+	w("\n|---|")
+	for range cols {
+		w("---|")
+	}
+	w("\n")
+	for _, s := range all {
+		if !anyCell(r.res, op, s.key) {
+			continue
+		}
+		w("| `%s` |", s.key)
 		for _, cl := range cols {
-			w(" %s c=%d |", cl.wl, cl.conc)
-		}
-		w("\n|---|")
-		for range cols {
-			w("---|")
-		}
-		w("\n")
-		for _, s := range all {
-			if !anyCell(res, op, s.key) {
+			cell, ok := r.get(op, cl.conc, cl.wl, s.key)
+			if !ok {
+				w(" |")
 				continue
 			}
-			w("| `%s` |", s.key)
-			for _, cl := range cols {
-				wl, conc := cl.wl, cl.conc
-				{
-					cell, ok := r.get(op, conc, wl, s.key)
-					if !ok {
-						w(" |")
-						continue
-					}
-					mark := ""
-					if e := cell.errs + cell.mismatches; e > 0 {
-						mark = fmt.Sprintf(" (%.0f%% failed)", 100*float64(e)/float64(cell.ops))
-					}
-					w(" %.2f%s |", cell.ratio, mark)
-				}
+			mark := ""
+			if e := cell.errs + cell.mismatches; e > 0 {
+				mark = fmt.Sprintf(" (%.0f%% failed)", 100*float64(e)/float64(cell.ops))
 			}
-			w("\n")
+			w(" %.2f%s |", cell.ratio, mark)
 		}
 		w("\n")
 	}
+	w("\n")
+}
 
-	// Best mode per workload, and the targets.
-	var targets []targetRow
+// modes is the table of the best tenantgen mode per workload; it returns the
+// targets (0.95 of L from 100 tenants on).
+func modes(sb *strings.Builder, wls []workload, r qres) []bench.TargetRow {
+	w := writer(sb)
+	var targets []bench.TargetRow
 	w("#### Which tenantgen mode is best where\n\n")
 	w("The worst ratio to L of each mode over both queries and the concurrency levels (best of each row in bold):\n\n")
 	w("| tenants |")
@@ -191,75 +215,81 @@ func (q *queryBench) report(wls []workload, all []strategy, res map[cellKey]cell
 			w(" |\n")
 		}
 		if wl.n >= 100 {
-			def := worst["tg-cache"]
-			status := "missed"
-			switch {
-			case def >= 0.95:
-				status = "met"
-			case bestV >= 0.95:
-				status = "met with `" + best + "`, not with the default"
-			}
-			m := fmt.Sprintf("worst cell %.2f (default `tg-cache`), best mode `%s` %.2f", def, best, bestV)
-			if raw, ok := r.worst(wl, "raw-qualified"); ok {
-				m += fmt.Sprintf("; raw pgx with the same SQL %.2f", raw)
-			}
-			targets = append(targets, targetRow{"query path", fmt.Sprintf("tenantgen >= 0.95 of L at %s", wl), m, status})
+			targets = append(targets, queryTarget(wl, r, worst["tg-cache"], best, bestV))
 		}
 	}
 	w("\n")
-	w("%s", q.notes(wls, r))
-	w("%s", q.gap(wls, r))
+	return targets
+}
 
-	// Details.
+// queryTarget is the target row of wl: the default mode's worst cell (def)
+// and the best mode's.
+func queryTarget(wl workload, r qres, def float64, best string, bestV float64) bench.TargetRow {
+	status := "missed"
+	switch {
+	case def >= 0.95:
+		status = "met"
+	case bestV >= 0.95:
+		status = "met with `" + best + "`, not with the default"
+	}
+	m := fmt.Sprintf("worst cell %.2f (default `tg-cache`), best mode `%s` %.2f", def, best, bestV)
+	if raw, ok := r.worst(wl, "raw-qualified"); ok {
+		m += fmt.Sprintf("; raw pgx with the same SQL %.2f", raw)
+	}
+	return bench.TargetRow{Family: "query path", Target: fmt.Sprintf("tenantgen >= 0.95 of L at %s", wl), Measured: m, Status: status}
+}
+
+// details is every cell's numbers, folded.
+func (q *queryBench) details(sb *strings.Builder, wls []workload, r qres) {
+	w := writer(sb)
 	w("\n<details><summary>Details: q/s, latency, connections, memory, prepares per query, errors</summary>\n\n")
 	w("`conns`: the strategy's server connections at the end of the cell (pg_stat_activity, by application_name). `heap`: the bench\n")
 	w("process's runtime.MemStats.HeapAlloc after the cell, pools open, after a GC; `own`: what closing the strategy then freed (its\n")
 	w("pools and pgx caches). `server mem`: sum of pg_backend_memory_contexts over the strategy's connections. `prep/q`: statements\n")
 	w("pgx prepared (cache misses: a server round trip each) per query. Ratios: median (range) over the slice pairs.\n\n")
 	for _, op := range []string{"select", "insert"} {
-		for _, conc := range c.conc {
+		for _, conc := range q.c.conc {
 			w("##### %s, c=%d\n\n", opTitle(op), conc)
 			w("| tenants | strategy | q/s | ratio to L | p50 | p99 | conns | heap / own MB | server mem | prep/q | errors |\n")
 			w("|---|---|---|---|---|---|---|---|---|---|---|\n")
 			for _, wl := range wls {
 				for _, key := range wl.keys {
-					cell, ok := r.get(op, conc, wl, key)
-					if !ok {
-						continue
+					if cell, ok := r.get(op, conc, wl, key); ok {
+						w("%s", detailRow(wl, key, cell))
 					}
-					errs := "0"
-					if e := cell.errs + cell.mismatches; e > 0 {
-						errs = fmt.Sprintf("%d of %d: %s", e, cell.ops, mdEscape(cell.firstErr))
-						if cell.mismatches > 0 {
-							errs += fmt.Sprintf("; %d rows of another tenant", cell.mismatches)
-						}
-					}
-					rng := ""
-					if key != "limit" {
-						rng = fmt.Sprintf(" (%.2f-%.2f)", cell.ratioLo, cell.ratioHi)
-					}
-					heap := "-"
-					if key != "limit" || wl.steady {
-						heap = fmt.Sprintf("%.1f / %.1f", cell.heapMB, cell.ownMB)
-					}
-					conns, mem := "-", "-"
-					if key != "limit" || wl.steady {
-						conns, mem = itoa(cell.conns), fmtMB(cell.serverMB)
-					}
-					w("| %s | `%s` | %.0f | %.2f%s | %s | %s | %s | %s | %s | %.2f | %s |\n",
-						wl, key, cell.qps, cell.ratio, rng, fmtDur(cell.p50), fmtDur(cell.p99), conns, heap, mem, cell.prepPerOp, errs)
 				}
 			}
 			w("\n")
 		}
 	}
 	w("</details>\n")
-	return section{title: "1. Query path", body: sb.String()}, targets, nil
+}
+
+// detailRow is one cell's row of the details.
+func detailRow(wl workload, key string, cell cellResult) string {
+	errs := "0"
+	if e := cell.errs + cell.mismatches; e > 0 {
+		errs = fmt.Sprintf("%d of %d: %s", e, cell.ops, bench.MdEscape(cell.firstErr))
+		if cell.mismatches > 0 {
+			errs += fmt.Sprintf("; %d rows of another tenant", cell.mismatches)
+		}
+	}
+	rng := ""
+	if key != "limit" {
+		rng = fmt.Sprintf(" (%.2f-%.2f)", cell.ratioLo, cell.ratioHi)
+	}
+	heap, conns, mem := "-", "-", "-"
+	if key != "limit" || wl.steady {
+		heap = fmt.Sprintf("%.1f / %.1f", cell.heapMB, cell.ownMB)
+		conns, mem = itoa(cell.conns), fmtMB(cell.serverMB)
+	}
+	return fmt.Sprintf("| %s | `%s` | %.0f | %.2f%s | %s | %s | %s | %s | %s | %.2f | %s |\n",
+		wl, key, cell.qps, cell.ratio, rng, fmtDur(cell.p50), fmtDur(cell.p99), conns, heap, mem, cell.prepPerOp, errs)
 }
 
 // notes explains the cells, with their numbers.
 func (q *queryBench) notes(wls []workload, r qres) string {
-	c := q.b.cfg
+	c := q.c
 	var sb strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
 	find := func(pred func(workload) bool) (workload, bool) {
@@ -329,7 +359,7 @@ func (q *queryBench) notes(wls []workload, r qres) string {
 	}
 	if n100, ok := find(func(wl workload) bool { return wl.n == 100 && !wl.zipf }); ok {
 		if cell, ok := r.get("select", hi, n100, "naive"); ok && cell.errs > 0 {
-			w("- **The naive way is wrong, not only slow**, with a per-tenant enum: at N=100, %.0f%% of its SELECTs failed (%s).\n", 100*float64(cell.errs)/float64(cell.ops), mdEscape(cell.firstErr))
+			w("- **The naive way is wrong, not only slow**, with a per-tenant enum: at N=100, %.0f%% of its SELECTs failed (%s).\n", 100*float64(cell.errs)/float64(cell.ops), bench.MdEscape(cell.firstErr))
 			w("  The statement cached under one tenant's search_path carries that tenant's enum type; pgx drops it after the error, so it\n")
 			w("  fails again at the next switch. `naive-exec`, which works, gets %s of L (SELECT): two round trips and a plan per query.\n", pair("select", n100, "naive-exec"))
 		}
@@ -377,10 +407,6 @@ func joinInts(xs []int, sep string) string {
 
 func itoa(n int) string { return fmt.Sprintf("%d", n) }
 
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
-}
-
 // gap says why the 0.95 target is missed where it is, and what would close
 // it, from the cells.
 func (q *queryBench) gap(wls []workload, r qres) string {
@@ -409,7 +435,7 @@ func (q *queryBench) gap(wls []workload, r qres) string {
 			lines = append(lines, fmt.Sprintf("- %s: the default cache (512) is too small for %d tenants per connection (%.2f); a statement cache of %d\n"+
 				"  gets %.2f, a description cache of %d (no server memory) %.2f. The rest of the gap to L is the server's: its work on %d\n"+
 				"  tables, and the data itself (L-flat, every tenant's rows in one table, %.2f).",
-				wl, wl.n, def, q.b.cfg.bigCache, big, q.b.cfg.bigCache, dbig, wl.n, lf))
+				wl, wl.n, def, q.c.bigCache, big, q.c.bigCache, dbig, wl.n, lf))
 		default:
 			lines = append(lines, fmt.Sprintf("- %s: fresh connections meet every tenant for the first time (catalog loads, prepares): %.2f. This is a start-up\n"+
 				"  cost; the warm row is the steady state.", wl, def))
