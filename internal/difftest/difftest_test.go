@@ -13,8 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/tenantgen/tenantgen/internal/bench/benchdb"
-	"github.com/tenantgen/tenantgen/internal/bench/fleetdb"
 	adversarial "github.com/tenantgen/tenantgen/example/adversarial/db"
 	kitchensink "github.com/tenantgen/tenantgen/example/kitchensink/db"
 	polls "github.com/tenantgen/tenantgen/example/polls/db"
@@ -25,6 +23,8 @@ import (
 	jets "github.com/tenantgen/tenantgen/example/sqlc/jets/db"
 	ondeck "github.com/tenantgen/tenantgen/example/sqlc/ondeck/db"
 	"github.com/tenantgen/tenantgen/gen/sqlcrun"
+	"github.com/tenantgen/tenantgen/internal/bench/benchdb"
+	"github.com/tenantgen/tenantgen/internal/bench/fleetdb"
 	"github.com/tenantgen/tenantgen/internal/difftest"
 	"github.com/tenantgen/tenantgen/internal/pgtest"
 	"github.com/tenantgen/tenantgen/runtime"
