@@ -84,7 +84,9 @@ func BindTenant(db DBTX, t Tenant) DBTX {
 	case *pgxpool.Pool:
 		return bindPool(c, t)
 	case pgx.Tx:
-		installTypeFallbacks(c.Conn().TypeMap())
+		if conn := c.Conn(); conn != nil {
+			installTypeFallbacks(conn.TypeMap())
+		}
 	case *pgx.Conn:
 		installTypeFallbacks(c.TypeMap())
 	}

@@ -206,6 +206,9 @@ type sqlRecorder struct {
 	sql []string
 }
 
+// Conn is nil: no connection is behind the recorder.
+func (r *sqlRecorder) Conn() *pgx.Conn { return nil }
+
 func (r *sqlRecorder) Exec(_ context.Context, sql string, _ ...any) (pgconn.CommandTag, error) {
 	r.sql = append(r.sql, sql)
 	return pgconn.CommandTag{}, nil

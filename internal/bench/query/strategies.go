@@ -305,6 +305,8 @@ type connTx struct {
 	c *pgxpool.Conn
 }
 
+func (t connTx) Conn() *pgx.Conn { return t.c.Conn() }
+
 func (t connTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	return t.c.Exec(ctx, sql, args...)
 }
