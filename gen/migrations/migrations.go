@@ -72,6 +72,9 @@ func render(f *migfile.File, sc scope.Scope, up, down []*migfile.Statement) []by
 	}
 	b.WriteString("-- +goose Up\n")
 	writeStatements(&b, sc, up)
+	if sc == scope.Shared {
+		writeCitusReferenceTables(&b, up)
+	}
 	if len(down) > 0 {
 		b.WriteString("\n-- +goose Down\n")
 		writeStatements(&b, sc, down)
