@@ -92,13 +92,19 @@ func CitusURL(t testing.TB) string {
 // coordinator's URL.
 func NewCitusDatabase(t testing.TB) string {
 	t.Helper()
-	base := CitusURL(t)
-	name := fmt.Sprintf("%s_%d", databaseName(base), dbSeq.Add(1))
-	admin := adminOf(base)
+	admin := CitusAdminURL()
+	if mainIsCitus {
+		admin = adminOf(URL(t))
+	} else if created == "" {
+		skipOrFail(t, fmt.Sprintf("no package database (pgtest.Main not run, or PostgreSQL unreachable): %v", dbErr))
+	}
+	name := fmt.Sprintf("%s_c%d", created, dbSeq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := createCitusDatabase(ctx, admin, name); err != nil {
-		t.Fatal(err)
+		_ = dropCitusDatabase(ctx, admin, name)
+		skipOrFail(t, fmt.Sprintf("Citus cluster not usable at %s (workers %s): %v; start it with scripts/ensure-citus.sh (make test-citus does)",
+			redact(admin), strings.Join(CitusWorkers(), ", "), err))
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
