@@ -116,6 +116,17 @@ func NewCitusDatabase(t testing.TB) string {
 	return withDatabase(admin, name)
 }
 
+// citusHint says what to do when the package server that failed is the
+// Citus coordinator (make test-citus points the packages at it).
+func citusHint() string {
+	h1, p1, err1 := hostPort(AdminURL())
+	h2, p2, err2 := hostPort(CitusAdminURL())
+	if err1 != nil || err2 != nil || h1 != h2 || p1 != p2 {
+		return ""
+	}
+	return " (the Citus coordinator of make test-citus: start the cluster with scripts/ensure-citus.sh)"
+}
+
 func skipOrFail(t testing.TB, msg string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {

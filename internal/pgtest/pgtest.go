@@ -66,7 +66,7 @@ func Main(m *testing.M, pkg string) {
 func URL(t testing.TB) string {
 	t.Helper()
 	if dbURL == "" {
-		msg := fmt.Sprintf("PostgreSQL not reachable at %s: %v", redact(AdminURL()), dbErr)
+		msg := fmt.Sprintf("PostgreSQL not reachable at %s: %v%s", redact(AdminURL()), dbErr, citusHint())
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
