@@ -478,3 +478,32 @@ func TestCitusIsolationWhileMoving(t *testing.T) {
 		t.Fatal("the test checked nothing")
 	}
 }
+
+// RebalanceTenants spreads tenants that were all placed on one worker.
+func TestCitusRebalanceTenants(t *testing.T) {
+	ctx := context.Background()
+	rt := openURL(t, pgtest.NewCitusDatabase(t), 2, nil)
+	if _, err := rt.MigrateShared(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ws := workers(t, rt)
+	for i := 0; i < 2; i++ {
+		recreate(t, rt, runtime.MustTenant(fmt.Sprintf("rb_%d", i)), runtime.CreateOptions{Node: ws[0]})
+	}
+	if err := rt.RebalanceTenants(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := rt.CitusNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if n.Tenants == 0 {
+			t.Fatalf("after rebalancing, %s holds no tenant: %+v", n.Node, nodes)
+		}
+	}
+	// Balanced already: a second run has nothing to do and says so quietly.
+	if err := rt.RebalanceTenants(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
