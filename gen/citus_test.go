@@ -10,8 +10,29 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
+	"github.com/tenantgen/tenantgen/gen"
+	"github.com/tenantgen/tenantgen/gen/config"
+	"github.com/tenantgen/tenantgen/gen/migrations"
 	"github.com/tenantgen/tenantgen/internal/pgtest"
 )
+
+// The examples and the golden project, which CI runs on Citus, give no
+// Citus warning.
+func TestExamplesHaveNoCitusWarnings(t *testing.T) {
+	for _, dir := range projects {
+		cfg, err := config.Load(filepath.Join(dir, config.DefaultFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := gen.LoadSchema(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := migrations.CitusWarnings(m); len(w) != 0 {
+			t.Errorf("%s:\n%v", dir, w)
+		}
+	}
+}
 
 // TestCitusGooseAppliesSets is TestGooseAppliesSets on Citus: the generated
 // sets applied by plain goose, with no tenantgen runtime. What a goose user
