@@ -69,4 +69,3 @@ CREATE VIEW mixed AS SELECT i.id FROM items i JOIN thor.items t ON t.id = i.id;
 		})
 	}
 }
-
