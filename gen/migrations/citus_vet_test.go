@@ -20,7 +20,7 @@ func model(t *testing.T, text string) *scope.Model {
 	return m
 }
 
-func TestCitusWarnings(t *testing.T) {
+func TestWarningsForCitus(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		sql  string

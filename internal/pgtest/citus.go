@@ -162,15 +162,23 @@ func createDatabase(ctx context.Context, admin *pgx.Conn, adminURL, name string)
 
 // dropDatabases drops what Main and CitusURL created.
 func dropDatabases(ctx context.Context, admin *pgx.Conn, adminURL string) {
+	// Leftover Citus databases keep a maintenance worker on every node and
+	// starve later moves: say so when one stays.
+	warn := func(name string, err error) {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: dropping database %s: %v\n", name, err)
+		}
+	}
 	if created != "" {
 		if mainIsCitus {
-			_ = dropCitusDatabase(ctx, adminURL, created)
+			warn(created, dropCitusDatabase(ctx, adminURL, created))
 		} else {
-			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{created}.Sanitize()+" WITH (FORCE)")
+			_, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{created}.Sanitize()+" WITH (FORCE)")
+			warn(created, err)
 		}
 	}
 	if citusCreated != "" {
-		_ = dropCitusDatabase(ctx, CitusAdminURL(), citusCreated)
+		warn(citusCreated, dropCitusDatabase(ctx, CitusAdminURL(), citusCreated))
 	}
 }
 
