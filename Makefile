@@ -26,7 +26,7 @@ test:
 # the polls and kitchensink suites whole, unchanged. Without a cluster they
 # skip, saying why; under CI=true they fail.
 CITUS_URL ?= postgres://postgres@127.0.0.1:5441/postgres?sslmode=disable
-CITUS_RUN ?= ^(TestCitus|TestCreateTenantIsAtomic|TestDropTenant|TestDownTo|TestSwitchingTenantsOnOneConnection|TestFaultsDoNotLeak|TestRollingMigration)
+CITUS_RUN ?= ^(TestCitus|TestREADMEGooseCommands|TestCreateTenantIsAtomic|TestDropTenant|TestDownTo|TestSwitchingTenantsOnOneConnection|TestFaultsDoNotLeak|TestRollingMigration)
 test-citus:
 	./scripts/ensure-citus.sh
 	TENANTGEN_TEST_DATABASE_URL='$(CITUS_URL)' $(GO) test -count=1 -timeout 15m -run '$(CITUS_RUN)' ./internal/pgtest/ ./runtime/ ./gen/
