@@ -7,10 +7,12 @@ import (
 	"net"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Citus schema-based sharding (Citus 12+): every tenant schema is a
@@ -164,7 +166,16 @@ func (db *DB) citusPlaceTenant(ctx context.Context, conn *pgx.Conn, t Tenant, op
 	if opts.Node == "" {
 		return nil
 	}
-	return db.moveSchema(ctx, conn, t, opts.Node, "block_writes")
+	if err := db.moveSchema(ctx, conn, t, opts.Node, "block_writes"); err != nil {
+		return err
+	}
+	// Nobody has read the new tenant: its old copy can go now, not when
+	// Citus's daemon gets to it, so that an early MoveTenant back finds no
+	// leftover.
+	if _, err := conn.Exec(ctx, `CALL citus_cleanup_orphaned_resources()`); err != nil {
+		db.logger.WarnContext(ctx, "tenantgen: Citus cleanup after placing a tenant", "tenant", t.name, "err", err)
+	}
+	return nil
 }
 
 // CitusNode is a worker of the cluster.
@@ -309,11 +320,38 @@ func (db *DB) moveSchema(ctx context.Context, conn *pgx.Conn, t Tenant, node str
 	if current != nil && *current == target.String() {
 		return nil
 	}
-	if _, err := conn.Exec(ctx, `SELECT citus_schema_move($1::regnamespace, $2, $3, shard_transfer_mode => $4::citus.shard_transfer_mode)`,
-		t.name, target.host, target.port, mode); err != nil {
-		return fmt.Errorf("moving tenant %s to %s: %w", t.name, node, err)
+	for attempt := 1; ; attempt++ {
+		// A move leaves the source's copy behind, dropped later by Citus's
+		// maintenance daemon; a move back onto that node before then fails
+		// ("orphaned shard ... could not be cleaned up"). Drop them first,
+		// and again after a short wait while a reader of the old copy keeps
+		// it locked.
+		if _, err := conn.Exec(ctx, `CALL citus_cleanup_orphaned_resources()`); err != nil {
+			return fmt.Errorf("moving tenant %s: cleaning up after earlier moves: %w", t.name, err)
+		}
+		_, err := conn.Exec(ctx, `SELECT citus_schema_move($1::regnamespace, $2, $3, shard_transfer_mode => $4::citus.shard_transfer_mode)`,
+			t.name, target.host, target.port, mode)
+		if err == nil {
+			return nil
+		}
+		if attempt >= orphanRetries || !isOrphanLeftover(err) {
+			return fmt.Errorf("moving tenant %s to %s: %w", t.name, node, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("moving tenant %s to %s: %w", t.name, node, errors.Join(err, ctx.Err()))
+		case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+		}
 	}
-	return nil
+}
+
+// orphanRetries bounds the waits for a previous move's leftovers (about
+// 20 s in all, past Citus's default 15 s deferred-drop interval).
+const orphanRetries = 9
+
+func isOrphanLeftover(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "XX000" && strings.Contains(pe.Message, "orphaned shard")
 }
 
 type citusNodeAddr struct {
