@@ -28,6 +28,7 @@ type DB struct {
 	logger *slog.Logger
 	migs   Migrations
 	pooler bool
+	citus  citusState // citus.go
 
 	mu       sync.Mutex
 	onChange []func()

@@ -45,6 +45,7 @@ func (db *DB) newSession(path string) (*session, error) {
 	s := &session{path: path}
 	cc := db.pool.Config().ConnConfig.Copy()
 	cc.RuntimeParams["search_path"] = path
+	db.citusSessionParams(cc.RuntimeParams)
 	apply := func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, "SELECT set_config('search_path', $1, false)", s.searchPath())
 		return err

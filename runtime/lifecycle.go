@@ -35,6 +35,8 @@ var ErrTenantNotFound = errors.New("tenant not found")
 type CreateOptions struct {
 	// Domains to map to the tenant; the first is primary.
 	Domains []string
+	// Node places the tenant on a Citus worker (host:port); see citus.go.
+	Node string
 }
 
 // CreateTenant creates a tenant: its registry row, its schema with every
@@ -95,7 +97,7 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 			}
 			return err
 		}
-		return nil
+		return db.citusPrepareTenant(ctx, tx, t, opts)
 	})
 	if err != nil {
 		var pe *pgconn.PgError
@@ -129,6 +131,9 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 		if _, err = db.migrateTenant(ctx, t, migrateUp, 0); err != nil {
 			return fmt.Errorf("creating tenant %s: %w", t.name, err)
 		}
+	}
+	if err = db.citusPlaceTenant(ctx, conn, t, opts); err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		for i, d := range domains {

@@ -72,6 +72,9 @@ func render(m *scope.Model, f *migfile.File, sc scope.Scope, up, down []*migfile
 	}
 	b.WriteString("-- +goose Up\n")
 	writeStatements(&b, m, sc, up)
+	if sc == scope.Shared {
+		writeCitusReferenceTables(&b, up)
+	}
 	if len(down) > 0 {
 		b.WriteString("\n-- +goose Down\n")
 		writeStatements(&b, m, sc, down)

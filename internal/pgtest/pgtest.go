@@ -42,10 +42,7 @@ func Main(m *testing.M, pkg string) {
 	name := fmt.Sprintf("tenantgen_test_%s_%d", pkg, os.Getpid())
 	admin, err := pgx.Connect(ctx, AdminURL())
 	if err == nil {
-		_, err = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize())
-		if err == nil {
-			_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-		}
+		err = createDatabase(ctx, admin, AdminURL(), name)
 	}
 	cancel()
 	if err != nil {
@@ -56,11 +53,9 @@ func Main(m *testing.M, pkg string) {
 	}
 	code := m.Run()
 	if admin != nil {
-		if created != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{created}.Sanitize()+" WITH (FORCE)")
-			cancel()
-		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		dropDatabases(ctx, admin, AdminURL())
+		cancel()
 		admin.Close(context.Background())
 	}
 	os.Exit(code)
@@ -71,7 +66,7 @@ func Main(m *testing.M, pkg string) {
 func URL(t testing.TB) string {
 	t.Helper()
 	if dbURL == "" {
-		msg := fmt.Sprintf("PostgreSQL not reachable at %s: %v", Redact(AdminURL()), dbErr)
+		msg := fmt.Sprintf("PostgreSQL not reachable at %s: %v%s", Redact(AdminURL()), dbErr, citusHint())
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -120,6 +115,9 @@ var dbSeq atomic.Int32
 // whole registry or public schema to themselves.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	if mainIsCitus {
+		return NewCitusDatabase(t)
+	}
 	ctx := context.Background()
 	base := URL(t)
 	name := fmt.Sprintf("%s_%d", created, dbSeq.Add(1))
