@@ -35,6 +35,14 @@ var ErrTenantNotFound = errors.New("tenant not found")
 type CreateOptions struct {
 	// Domains to map to the tenant; the first is primary.
 	Domains []string
+	// Seed, when set, runs in the creation's transaction, after the
+	// migrations and before the tenant becomes active: its first admin
+	// user, default settings, demo data. tx is bound to the new tenant
+	// (SQL naming "$tenant".table runs in its schema, and unqualified
+	// names resolve there first), and generated queries run on it with
+	// q.Tenant(t).WithTx(tx). When it fails, the creation fails and
+	// leaves no tenant. See SeedSQL for a seed read from a file.
+	Seed func(ctx context.Context, tx pgx.Tx) error
 }
 
 // CreateTenant creates a tenant: its registry row, its schema with every
@@ -125,30 +133,76 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 			}
 		}
 	}()
-	if hasSQL(db.migs.Tenant) {
-		if _, err = db.migrateTenant(ctx, t, migrateUp, 0); err != nil {
-			return fmt.Errorf("creating tenant %s: %w", t.name, err)
-		}
-	}
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		for i, d := range domains {
-			if _, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_domains (domain, tenant, is_primary) VALUES ($1, $2, $3)`, d, t.name, i == 0); err != nil {
-				return fmt.Errorf("domain %s: %w", d, err)
-			}
-		}
-		tag, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = 'active' WHERE name = $1 AND state = 'creating'`, t.name)
-		if err == nil && tag.RowsAffected() != 1 {
-			err = errors.New("its registry row went away during the creation")
-		}
-		return err
-	})
+	plan, err := loadPlan(db.migs.Tenant)
 	if err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	gs := &lazySession{db: db, path: tenantPath(t)}
+	defer gs.close()
+	run := &tenantUpRun{db: db, conn: conn, t: t, plan: plan,
+		gooseRun: func(ctx context.Context, v int64) error {
+			s, err := gs.get()
+			if err != nil {
+				return err
+			}
+			return db.gooseUpTo(s, t)(ctx, v)
+		},
+		// The seed, the domains and the state go in the transaction of the
+		// last migrations: the tenant appears active all at once.
+		final: func(ctx context.Context, tx pgx.Tx) error { return db.finishCreation(ctx, tx, t, domains, opts) },
+	}
+	if _, err = run.run(ctx); err != nil {
 		return fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
 	unlock() // before the callbacks, which may want a connection
 	db.registryChanged()
 	db.logger.InfoContext(ctx, "tenantgen: tenant created", "tenant", t.name)
 	return nil
+}
+
+// finishCreation runs the seed, maps the domains and makes the tenant
+// active, in the creation's last transaction.
+func (db *DB) finishCreation(ctx context.Context, tx pgx.Tx, t Tenant, domains []string, opts CreateOptions) error {
+	if opts.Seed != nil {
+		if err := opts.Seed(ctx, bindTx(tx, t)); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	for i, d := range domains {
+		if _, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_domains (domain, tenant, is_primary) VALUES ($1, $2, $3)`, d, t.name, i == 0); err != nil {
+			return fmt.Errorf("domain %s: %w", d, err)
+		}
+	}
+	tag, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = 'active' WHERE name = $1 AND state = 'creating'`, t.name)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = errors.New("its registry row went away during the creation")
+	}
+	return err
+}
+
+// lazySession is a goose session opened on first use: creation needs one
+// only for a migration goose must run itself.
+type lazySession struct {
+	db   *DB
+	path string
+	s    *session
+}
+
+func (l *lazySession) get() (*session, error) {
+	if l.s == nil {
+		s, err := l.db.newSession(l.path)
+		if err != nil {
+			return nil, err
+		}
+		l.s = s
+	}
+	return l.s, nil
+}
+
+func (l *lazySession) close() {
+	if l.s != nil {
+		l.s.Close()
+	}
 }
 
 type beginner interface {
