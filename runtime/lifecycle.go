@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,7 +15,7 @@ import (
 type TenantInfo struct {
 	Tenant    Tenant
 	Database  string
-	State     string
+	State     TenantState
 	CreatedAt time.Time
 	Domains   []Domain
 }
@@ -217,6 +218,13 @@ type beginner interface {
 // after the first do nothing. A process that dies holding the lock loses
 // it with its connection.
 func (db *DB) lockTenantName(ctx context.Context, t Tenant) (*pgx.Conn, func(), error) {
+	return db.lockTenantNames(ctx, t)
+}
+
+// lockTenantNames is lockTenantName for several names at once (a rename
+// holds both), taken in name order so that two callers wanting the same
+// names cannot deadlock.
+func (db *DB) lockTenantNames(ctx context.Context, ts ...Tenant) (*pgx.Conn, func(), error) {
 	if db.pooler {
 		return nil, nil, errors.New("tenants are created and dropped under a session lock, which a transaction pooler does not keep: use a runtime on a direct connection")
 	}
@@ -224,10 +232,27 @@ func (db *DB) lockTenantName(ctx context.Context, t Tenant) (*pgx.Conn, func(), 
 	if err != nil {
 		return nil, nil, err
 	}
-	id := lockID("lifecycle:" + t.name)
-	if _, err := pc.Exec(ctx, `SELECT pg_advisory_lock($1)`, id); err != nil {
-		pc.Release()
-		return nil, nil, fmt.Errorf("waiting for the tenant's lock: %w", err)
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.name
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	ids := make([]int64, len(names))
+	for i, n := range names {
+		ids[i] = lockID("lifecycle:" + n)
+	}
+	var taken int
+	for _, id := range ids {
+		if _, err := pc.Exec(ctx, `SELECT pg_advisory_lock($1)`, id); err != nil {
+			if taken > 0 {
+				// Do not give the pool a connection holding a lock.
+				_ = pc.Conn().Close(context.WithoutCancel(ctx))
+			}
+			pc.Release()
+			return nil, nil, fmt.Errorf("waiting for the tenant's lock: %w", err)
+		}
+		taken++
 	}
 	released := false
 	unlock := func() {
@@ -237,9 +262,12 @@ func (db *DB) lockTenantName(ctx context.Context, t Tenant) (*pgx.Conn, func(), 
 		released = true
 		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		var ok bool
-		if err := pc.QueryRow(uctx, `SELECT pg_advisory_unlock($1)`, id).Scan(&ok); err != nil || !ok {
-			_ = pc.Conn().Close(uctx)
+		for _, id := range ids {
+			var ok bool
+			if err := pc.QueryRow(uctx, `SELECT pg_advisory_unlock($1)`, id).Scan(&ok); err != nil || !ok {
+				_ = pc.Conn().Close(uctx)
+				break
+			}
 		}
 		pc.Release()
 	}

@@ -223,7 +223,7 @@ func (db *DB) TenantVersions(ctx context.Context, names []string) (map[string]in
 
 // MigrateOptions tune MigrateTenants.
 type MigrateOptions struct {
-	Tenants  []string // default: every active tenant of the registry
+	Tenants  []string // default: every active, suspended or spare tenant of the registry
 	Parallel int      // tenants migrated at once; default 4
 	FailFast bool     // stop starting tenants after the first failure
 	DryRun   bool     // report what would run, change nothing
@@ -292,14 +292,15 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 	var names []string
 	if opts.Tenants == nil {
 		for _, ti := range infos {
-			if ti.State == "active" {
+			if ti.State.migrated() {
 				names = append(names, ti.Tenant.name)
 			}
 		}
 	} else {
-		// Only registered, active tenants: a schema the registry does not
-		// know is not a tenant's, and must not get the tenant set.
-		state := make(map[string]string, len(infos))
+		// Only registered tenants, not being created: a schema the
+		// registry does not know is not a tenant's, and must not get the
+		// tenant set.
+		state := make(map[string]TenantState, len(infos))
 		for _, ti := range infos {
 			state[ti.Tenant.name] = ti.State
 		}
@@ -311,8 +312,8 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 			switch st, ok := state[n]; {
 			case !ok:
 				return nil, fmt.Errorf("migrating tenant %s: %w", n, ErrTenantNotFound)
-			case st != "active":
-				return nil, fmt.Errorf("migrating tenant %s: it is %s, not active", n, st)
+			case !st.migrated():
+				return nil, fmt.Errorf("migrating tenant %s: it is %s", n, st)
 			}
 			if !seen[n] {
 				seen[n] = true

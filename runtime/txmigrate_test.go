@@ -95,11 +95,11 @@ func (d *lcDB) shape(schema string) []string {
 // plain goose finds nothing to do in it.
 func TestOneTransactionMatchesGoose(t *testing.T) {
 	cases := []struct {
-		name   string
-		first  runtime.Migrations   // the set the tenant is created with
-		then   []runtime.Migrations // sets migrated to afterwards
-		split  bool                 // the last run goes through a NO TRANSACTION version
-		oneTx  bool                 // every version row was written by one transaction
+		name  string
+		first runtime.Migrations   // the set the tenant is created with
+		then  []runtime.Migrations // sets migrated to afterwards
+		split bool                 // the last run goes through a NO TRANSACTION version
+		oneTx bool                 // every version row was written by one transaction
 	}{
 		{name: "created", first: lcMigs("00003_notes.sql", lcNotes), oneTx: true},
 		{name: "migrated", first: lcMigs(), then: []runtime.Migrations{lcMigs("00003_notes.sql", lcNotes)}},
