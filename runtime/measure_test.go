@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tenantgen/tenantgen/runtime"
 )
@@ -44,7 +45,7 @@ func TestMeasureLifecycle(t *testing.T) {
 	rt := d.setup(migs)
 	ddl := measureDDL(t, migs.Tenant)
 	t.Run("create", func(t *testing.T) { measureCreate(t, d, rt, ddl) })
-	t.Run("fleet", func(t *testing.T) { measureFleet(t, d, migs, fleet) })
+	t.Run("fleet", func(t *testing.T) { measureFleet(t, d, migs, fleet, ddl) })
 }
 
 // measureDDL is the Up sections of a set, one script.
@@ -90,15 +91,16 @@ func measureCreate(t *testing.T, d *lcDB, rt *runtime.DB, ddl string) {
 	t.Logf("creation p50: CreateTenant %s, bare DDL in one transaction %s: %.2fx (p99 %s vs %s)", tp, bp, float64(tp)/float64(bp), p99(tg), p99(bare))
 }
 
-func measureFleet(t *testing.T, d *lcDB, migs runtime.Migrations, n int) {
+func measureFleet(t *testing.T, d *lcDB, migs runtime.Migrations, n int, ddl string) {
 	ctx := context.Background()
-	var tgNames, gNames []string
+	var tgNames, gNames, lNames []string
 	var b strings.Builder
 	b.WriteString("BEGIN;")
 	for i := range n {
 		tgNames = append(tgNames, fmt.Sprintf("fm_%04d", i))
 		gNames = append(gNames, fmt.Sprintf("fg_%04d", i))
-		fmt.Fprintf(&b, "CREATE SCHEMA fm_%04d; INSERT INTO tenantgen_tenants (name, state) VALUES ('fm_%04d', 'active'); CREATE SCHEMA fg_%04d;", i, i, i)
+		lNames = append(lNames, fmt.Sprintf("fl_%04d", i))
+		fmt.Fprintf(&b, "CREATE SCHEMA fm_%04d; INSERT INTO tenantgen_tenants (name, state) VALUES ('fm_%04d', 'active'); CREATE SCHEMA fg_%04d; CREATE SCHEMA fl_%04d;", i, i, i, i)
 	}
 	b.WriteString("COMMIT;")
 	if _, err := d.admin.Exec(ctx, b.String()); err != nil {
@@ -118,6 +120,29 @@ func measureFleet(t *testing.T, d *lcDB, migs runtime.Migrations, n int) {
 		db.Close()
 	}
 	loop := time.Since(t0)
+	// L: the DDL alone, a transaction per tenant, on 4 connections.
+	t0 = time.Now()
+	var g errgroup.Group
+	for w := range 4 {
+		g.Go(func() error {
+			conn, err := pgconn.Connect(ctx, d.url)
+			if err != nil {
+				return err
+			}
+			defer conn.Close(ctx)
+			for i := w; i < len(lNames); i += 4 {
+				if _, err := conn.Exec(ctx, "BEGIN; SET LOCAL search_path TO "+lNames[i]+", public;\n"+ddl+"\nCOMMIT;").ReadAll(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	limit := time.Since(t0)
+	t.Logf("fleet of %d x 5 migrations: the DDL alone on 4 connections %s", n, limit)
 	rt := d.open(migs)
 	for _, par := range []int{4} {
 		t0 = time.Now()
@@ -126,7 +151,7 @@ func measureFleet(t *testing.T, d *lcDB, migs runtime.Migrations, n int) {
 			t.Fatal(err, rep)
 		}
 		took := time.Since(t0)
-		t.Logf("fleet of %d x 5 migrations: goose loop %s, MigrateTenants parallel %d %s: %.2fx", n, loop, par, took, float64(loop)/float64(took))
+		t.Logf("fleet of %d x 5 migrations: goose loop %s, MigrateTenants parallel %d %s: %.2fx the loop, %.2fx the DDL alone", n, loop, par, took, float64(loop)/float64(took), float64(took)/float64(limit))
 	}
 }
 
