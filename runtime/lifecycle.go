@@ -44,6 +44,10 @@ type CreateOptions struct {
 	// q.Tenant(t).WithTx(tx). When it fails, the creation fails and
 	// leaves no tenant. See SeedSQL for a seed read from a file.
 	Seed func(ctx context.Context, tx pgx.Tx) error
+
+	// state is the state the creation ends in: active when empty; the
+	// spare pool makes its spares with StateSpare.
+	state TenantState
 }
 
 // CreateTenant creates a tenant: its registry row, its schema with every
@@ -74,6 +78,18 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 		return fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
 	defer unlock()
+	if p := db.sparePool(); p != nil && opts.state == "" {
+		claimed, err := p.claim(ctx, conn, t, domains, opts)
+		if err != nil {
+			return fmt.Errorf("creating tenant %s: %w", t.name, err)
+		}
+		if claimed {
+			unlock()
+			db.registryChanged()
+			db.logger.InfoContext(ctx, "tenantgen: tenant created from a spare", "tenant", t.name)
+			return nil
+		}
+	}
 	stale := false
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		// No need to wait for this commit to reach the disk: the creation's
@@ -159,9 +175,18 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 		return fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
 	unlock() // before the callbacks, which may want a connection
-	db.registryChanged()
-	db.logger.InfoContext(ctx, "tenantgen: tenant created", "tenant", t.name)
+	if opts.state != StateSpare {
+		db.registryChanged()
+	}
+	db.logger.InfoContext(ctx, "tenantgen: tenant created", "tenant", t.name, "state", string(opts.finalState()))
 	return nil
+}
+
+func (o CreateOptions) finalState() TenantState {
+	if o.state == "" {
+		return StateActive
+	}
+	return o.state
 }
 
 // finishCreation runs the seed, maps the domains and makes the tenant
@@ -177,7 +202,7 @@ func (db *DB) finishCreation(ctx context.Context, tx pgx.Tx, t Tenant, domains [
 			return fmt.Errorf("domain %s: %w", d, err)
 		}
 	}
-	tag, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = 'active' WHERE name = $1 AND state = 'creating'`, t.name)
+	tag, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = $2 WHERE name = $1 AND state = 'creating'`, t.name, string(opts.finalState()))
 	if err == nil && tag.RowsAffected() != 1 {
 		err = errors.New("its registry row went away during the creation")
 	}
