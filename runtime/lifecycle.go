@@ -159,7 +159,7 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 	}
 	gs := &lazySession{db: db, path: tenantPath(t)}
 	defer gs.close()
-	run := &tenantUpRun{db: db, conn: conn, t: t, plan: plan,
+	run := &tenantUpRun{conn: conn, t: t, plan: plan,
 		gooseRun: func(ctx context.Context, v int64) error {
 			s, err := gs.get()
 			if err != nil {

@@ -104,7 +104,7 @@ func (db *DB) upOnSession(ctx context.Context, s *session, t Tenant, plan []plan
 		if !ok {
 			return fmt.Errorf("tenantgen: unexpected driver connection %T", dc)
 		}
-		run := &tenantUpRun{db: db, conn: conn.Conn(), t: t, plan: plan, gooseRun: db.gooseUpTo(s, t)}
+		run := &tenantUpRun{conn: conn.Conn(), t: t, plan: plan, gooseRun: db.gooseUpTo(s, t)}
 		st, err = run.run(ctx)
 		return err
 	})

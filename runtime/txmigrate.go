@@ -113,13 +113,18 @@ func upSection(src string) (up, viaGoose string) {
 	return b.String(), ""
 }
 
-// gooseAnnotation reports whether line is a goose annotation, and which.
+// gooseAnnotation reports whether line is a goose annotation, and which,
+// as goose's parser decides it: a comment line containing +goose. goose
+// refuses one indented; so does this reader, leaving goose to say why.
 func gooseAnnotation(line string) (string, bool) {
-	l := strings.TrimRight(line, " \t\r\n")
+	l := strings.TrimSpace(line)
 	if !strings.HasPrefix(l, "--") || !strings.Contains(l, "+goose") {
 		return "", false
 	}
-	a := strings.TrimSpace(strings.Replace(strings.TrimPrefix(l, "--"), "+goose", "", 1))
+	if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
+		return "indented", true
+	}
+	a := strings.TrimSpace(strings.Replace(strings.ReplaceAll(l, "--", ""), "+goose", "", 1))
 	return strings.Join(strings.Fields(a), " "), true
 }
 
@@ -152,7 +157,6 @@ func (s runStats) note() string {
 // when set, runs in the last transaction, before its commit (creation uses
 // it for the seed, domains and state). gooseRun runs one version by goose.
 type tenantUpRun struct {
-	db       *DB
 	conn     *pgx.Conn
 	t        Tenant
 	plan     []planned

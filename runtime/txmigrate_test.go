@@ -286,3 +286,31 @@ func TestMigrateReportDetails(t *testing.T) {
 		t.Fatalf("down: %v %+v", err, rep)
 	}
 }
+
+// TestOneTransactionEdgeCases: a file ending in a comment without a
+// semicolon runs; a version older than the newest applied is refused, as
+// goose refuses it, and nothing runs.
+func TestOneTransactionEdgeCases(t *testing.T) {
+	d := newLCDB(t)
+	ctx := context.Background()
+	tail := "-- +goose Up\nINSERT INTO marks (note) VALUES ('tail') -- no semicolon, a comment last"
+	rt := d.setup(lcMigs("00003_notes.sql", lcNotes, "00004_tail.sql", tail))
+	if err := rt.CreateTenant(ctx, runtime.MustTenant("edgy"), runtime.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if d.marks("edgy", "tail") != 1 || d.versions(rt, []string{"edgy"})["edgy"] != 4 {
+		t.Fatal("the tail migration did not run")
+	}
+	// Version 2 missing from a tenant at 3: goose calls it missing.
+	skipped := d.open(lcMigs("00002_sku.sql", "", "00003_notes.sql", lcNotes))
+	if err := skipped.CreateTenant(ctx, runtime.MustTenant("holey"), runtime.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: []string{"holey"}})
+	if !errors.Is(err, runtime.ErrMigrationsFailed) || !strings.Contains(rep.Results[0].Err.Error(), "missing") {
+		t.Fatalf("want a missing-migration error, got %v %+v", err, rep)
+	}
+	if d.int(`SELECT count(*) FROM information_schema.columns WHERE table_schema = 'holey' AND column_name = 'sku'`) != 0 || d.marks("holey", "tail") != 0 {
+		t.Fatal("a refused run applied something")
+	}
+}
