@@ -357,8 +357,23 @@ func importDomains(m *ExportManifest, opts ImportOptions) ([]string, error) {
 // after checking that neither name is taken.
 func reserveImport(ctx context.Context, conn *pgx.Conn, orig, target Tenant) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// A creating row of either name was left by a creator or importer
+		// that died: we hold the locks it held. Its schema goes with it.
+		rows, err := tx.Query(ctx, `DELETE FROM public.tenantgen_tenants WHERE name = ANY($1) AND state = 'creating' RETURNING name`, []string{orig.name, target.name})
+		if err != nil {
+			return err
+		}
+		stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, n := range stale {
+			if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{n}.Sanitize()+" CASCADE"); err != nil {
+				return err
+			}
+		}
 		var n int
-		err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM public.tenantgen_tenants WHERE name = ANY($1)) + (SELECT count(*) FROM pg_namespace WHERE nspname = ANY($1))`,
+		err = tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM public.tenantgen_tenants WHERE name = ANY($1)) + (SELECT count(*) FROM pg_namespace WHERE nspname = ANY($1))`,
 			[]string{orig.name, target.name}).Scan(&n)
 		if err != nil {
 			return err

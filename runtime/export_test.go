@@ -148,6 +148,18 @@ newline'), ('quote''s'), ('ünïcode ✓');
 		t.Fatalf("marks after --as:\n %v\n %v", a, b)
 	}
 
+	// The leftovers of an importer that died (a creating row, a schema
+	// half restored) are removed by the next import of the name.
+	if _, err := src.admin.Exec(ctx, `INSERT INTO tenantgen_tenants (name, state) VALUES ('acme', 'creating'); CREATE SCHEMA acme; CREATE TABLE acme.junk (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.ImportTenant(ctx, bytes.NewReader(file.Bytes()), runtime.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if src.int(`SELECT count(*) FROM pg_tables WHERE schemaname = 'acme' AND tablename = 'junk'`) != 0 || !slices.Equal(src.rowsOf("acme", "marks"), dst.rowsOf("acme", "marks")) {
+		t.Fatal("the import over leftovers")
+	}
+
 	// At another version: refused, nothing created.
 	nrt := newer.setup(lcMigs("00003_notes.sql", lcNotes, "00004_more.sql", lcV4))
 	before = newer.schemas()
