@@ -63,6 +63,12 @@ type CreateOptions struct {
 // over, while a live creator of the same name makes it wait and then fail
 // with ErrTenantExists. A schema of the name that the registry does not
 // know is never touched: the creation fails with ErrTenantExists.
+//
+// Then one transaction applies the whole tenant set with goose's version
+// rows (see txmigrate.go; a NO TRANSACTION migration splits it), runs the
+// seed, maps the domains and makes the tenant active: the tenant appears
+// complete or not at all. With a spare pool (StartSparePool), a spare
+// schema is claimed instead, when one is ready.
 func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (err error) {
 	if t.IsZero() {
 		return errZeroTenant
@@ -197,16 +203,27 @@ func (db *DB) finishCreation(ctx context.Context, tx pgx.Tx, t Tenant, domains [
 			return fmt.Errorf("seed: %w", err)
 		}
 	}
+	// One round trip for the domains and the state.
+	b := &pgx.Batch{}
 	for i, d := range domains {
-		if _, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_domains (domain, tenant, is_primary) VALUES ($1, $2, $3)`, d, t.name, i == 0); err != nil {
+		b.Queue(`INSERT INTO public.tenantgen_domains (domain, tenant, is_primary) VALUES ($1, $2, $3)`, d, t.name, i == 0)
+	}
+	b.Queue(`UPDATE public.tenantgen_tenants SET state = $2 WHERE name = $1 AND state = 'creating'`, t.name, string(opts.finalState()))
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for _, d := range domains {
+		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("domain %s: %w", d, err)
 		}
 	}
-	tag, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = $2 WHERE name = $1 AND state = 'creating'`, t.name, string(opts.finalState()))
+	tag, err := br.Exec()
 	if err == nil && tag.RowsAffected() != 1 {
 		err = errors.New("its registry row went away during the creation")
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return br.Close()
 }
 
 // lazySession is a goose session opened on first use: creation needs one
