@@ -185,23 +185,8 @@ func (p *SparePool) claim(ctx context.Context, conn *pgx.Conn, t Tenant, domains
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM public.tenantgen_tenants WHERE name = $1`, t.name).Scan(&n); err != nil || n > 0 {
 			return err
 		}
-		var name string
-		err := tx.QueryRow(ctx, `SELECT name FROM public.tenantgen_tenants WHERE state = 'spare' ORDER BY created_at, name LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&name)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		spare := newTenant(name)
-		// No migration of either runs meanwhile.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)`, lockID("tenant:"+spare.name), lockID("tenant:"+t.name)); err != nil {
-			return err
-		}
-		v, err := schemaVersion(ctx, tx, spare)
-		if err != nil || v != latest {
-			// Behind (the refill migrates it) or broken: not this one.
-			p.poke()
+		spare, err := p.pickSpare(ctx, tx, t, latest)
+		if err != nil || spare.IsZero() {
 			return err
 		}
 		if err := renameSchema(ctx, tx, spare, t); err != nil {
@@ -232,6 +217,39 @@ func (p *SparePool) claim(ctx context.Context, conn *pgx.Conn, t Tenant, domains
 		p.poke()
 	}
 	return claimed, nil
+}
+
+// pickSpare locks the oldest free spare at the latest version, skipping the
+// ones other claims hold; the zero Tenant when there is none. It locks one
+// row at a time: rows it held without using them would make concurrent
+// sign-ups miss spares that are free.
+func (p *SparePool) pickSpare(ctx context.Context, tx pgx.Tx, t Tenant, latest int64) (Tenant, error) {
+	behind := []string{} // not nil: NULL would match no row
+	for range 4 {
+		var name string
+		err := tx.QueryRow(ctx, `SELECT name FROM public.tenantgen_tenants WHERE state = 'spare' AND name <> ALL($1) ORDER BY created_at, name LIMIT 1 FOR UPDATE SKIP LOCKED`, behind).Scan(&name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return Tenant{}, err
+		}
+		spare := newTenant(name)
+		// No migration of either runs meanwhile.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)`, lockID("tenant:"+spare.name), lockID("tenant:"+t.name)); err != nil {
+			return Tenant{}, err
+		}
+		v, err := schemaVersion(ctx, tx, spare)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if v == latest {
+			return spare, nil
+		}
+		behind = append(behind, name)
+		p.poke() // the refill migrates it
+	}
+	return Tenant{}, nil
 }
 
 // poke asks the background loop to refill now.

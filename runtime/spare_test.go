@@ -95,6 +95,16 @@ func TestSparePoolConcurrentSignUps(t *testing.T) {
 		t.Fatalf("%d active tenants", n)
 	}
 
+	// A sign-up whose seed fails leaves no tenant, and its spare spare.
+	claimedBefore := pool.Stats().Claimed
+	err = rt.CreateTenant(ctx, runtime.MustTenant("unlucky"), runtime.CreateOptions{Seed: runtime.SeedSQL(`SELECT 1/0`)})
+	if err == nil || !strings.Contains(err.Error(), "division by zero") || d.schemaExists("unlucky") || d.state("unlucky") != "" {
+		t.Fatalf("failing seed from a spare: %v", err)
+	}
+	if pool.Stats().Claimed != claimedBefore || spareSchemas != d.int(`SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'tg\_spare\_%'`) {
+		t.Fatal("the failed claim used up a spare")
+	}
+
 	// Spares are migrated with the fleet, and a pool on a newer set
 	// migrates the ones behind before it hands them out.
 	pool.Stop()
