@@ -218,6 +218,11 @@ func TestSuspendOverHTTP(t *testing.T) {
 	})
 	plain := httptest.NewServer(tenanthttp.Middleware(domains)(app))
 	defer plain.Close()
+	// The same through a resolver that does not read the registry itself.
+	registered := tenanthttp.Registered(rt, tenanthttp.Subdomain("example"))
+	rt.OnRegistryChange(registered.Invalidate)
+	bySub := httptest.NewServer(tenanthttp.Middleware(registered)(app))
+	defer bySub.Close()
 	custom := httptest.NewServer(tenanthttp.Middleware(domains, tenanthttp.WithSuspended(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := tenanthttp.TenantFrom(r); ok {
 			t.Error("the suspended handler got a tenant")
@@ -259,12 +264,20 @@ func TestSuspendOverHTTP(t *testing.T) {
 		if code, body := get(s.srv, "thor.example"); code != s.code || body != s.body {
 			t.Fatalf("step %d: %d %q, want %d %q", i, code, body, s.code, s.body)
 		}
+		if s.srv == plain {
+			if code, body := get(bySub, "thor.example"); code != s.code || body != s.body {
+				t.Fatalf("step %d, by subdomain: %d %q, want %d %q", i, code, body, s.code, s.body)
+			}
+		}
 		if st, err := rt.TenantState(ctx, thor); err != nil || st != s.state {
 			t.Fatalf("step %d: state %v %v", i, st, err)
 		}
 	}
 	if code, _ := get(plain, "nobody.example"); code != 404 {
 		t.Fatalf("unknown domain: %d", code)
+	}
+	if code, _ := get(bySub, "nobody.example"); code != 404 {
+		t.Fatalf("unknown subdomain: %d", code)
 	}
 
 	// Suspended, it is still migrated and listed with its state.
