@@ -100,7 +100,9 @@ func TestOneTransactionMatchesGoose(t *testing.T) {
 		then  []runtime.Migrations // sets migrated to afterwards
 		split bool                 // the last run goes through a NO TRANSACTION version
 		oneTx bool                 // every version row was written by one transaction
+		goose bool                 // plain goose applies the tenant's first versions
 	}{
+		{name: "after plain goose", first: lcMigs(), then: []runtime.Migrations{lcMigs("00003_notes.sql", lcNotes)}, goose: true},
 		{name: "created", first: lcMigs("00003_notes.sql", lcNotes), oneTx: true},
 		{name: "migrated", first: lcMigs(), then: []runtime.Migrations{lcMigs("00003_notes.sql", lcNotes)}},
 		{name: "from nothing", first: runtime.Migrations{Shared: lcMigs().Shared, Tenant: fstest.MapFS{}}, then: []runtime.Migrations{lcMigs("00003_notes.sql", lcNotes)}, oneTx: true},
@@ -113,7 +115,12 @@ func TestOneTransactionMatchesGoose(t *testing.T) {
 			ctx := context.Background()
 			rt := d.setup(tc.first)
 			tn := runtime.MustTenant("viatg")
-			if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
+			if tc.goose {
+				d.gooseUp("viatg", tc.first.Tenant)
+				if _, err := d.admin.Exec(ctx, `INSERT INTO tenantgen_tenants (name, state) VALUES ('viatg', 'active')`); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			final := tc.first
