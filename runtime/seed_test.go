@@ -100,4 +100,3 @@ func TestSeed(t *testing.T) {
 		}
 	})
 }
-
