@@ -195,13 +195,17 @@ func (p *SparePool) claim(ctx context.Context, conn *pgx.Conn, t Tenant, domains
 		if _, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = 'creating', created_at = now() WHERE name = $1`, t.name); err != nil {
 			return err
 		}
+		var path string
+		if err := tx.QueryRow(ctx, `SELECT current_setting('search_path')`).Scan(&path); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, tenantPath(t)); err != nil {
 			return err
 		}
 		if err := p.db.finishCreation(ctx, tx, t, domains, opts); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "RESET search_path"); err != nil {
+		if _, err := tx.Exec(ctx, "SELECT set_config('search_path', $1, false)", path); err != nil {
 			return err
 		}
 		claimed = true

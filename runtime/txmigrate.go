@@ -191,7 +191,7 @@ func (r *tenantUpRun) step(ctx context.Context, st *runStats) (done bool, err er
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	applied, tableExists, err := r.lockAndRead(ctx, tx)
+	applied, tableExists, path, err := r.lockAndRead(ctx, tx)
 	if err != nil {
 		return false, err
 	}
@@ -231,7 +231,9 @@ func (r *tenantUpRun) step(ctx context.Context, st *runStats) (done bool, err er
 			return false, err
 		}
 	}
-	if _, err := tx.Exec(ctx, "RESET search_path"); err != nil {
+	// The path the connection had, also if a migration SET its own for
+	// the session (the transaction-local one ends with the commit).
+	if _, err := tx.Exec(ctx, "SELECT set_config('search_path', $1, false)", path); err != nil {
 		return false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -247,37 +249,39 @@ func (r *tenantUpRun) step(ctx context.Context, st *runStats) (done bool, err er
 // key goose's session lock uses, so the two exclude each other), points the
 // transaction's path at the tenant, checks that unqualified names land in
 // its schema, and reads the versions goose recorded.
-func (r *tenantUpRun) lockAndRead(ctx context.Context, tx pgx.Tx) (applied []int64, tableExists bool, err error) {
+func (r *tenantUpRun) lockAndRead(ctx context.Context, tx pgx.Tx) (applied []int64, tableExists bool, path string, err error) {
 	t := r.t
 	table := pgx.Identifier{t.name, versionTable}.Sanitize()
 	sql := "SET LOCAL lock_timeout = " + quoteLiteral(strconv.FormatInt(lockTimeout.Milliseconds(), 10)+"ms") + ";" +
 		"SELECT pg_advisory_xact_lock(" + strconv.FormatInt(lockID("tenant:"+t.name), 10) + ");" +
 		"SET LOCAL lock_timeout TO DEFAULT;" +
+		"SELECT current_setting('search_path');" +
 		"SELECT set_config('search_path', " + quoteLiteral(tenantPath(t)) + ", true);" +
 		"SELECT current_schema(), to_regclass(" + quoteLiteral(table) + ") IS NOT NULL"
 	results, err := tx.Conn().PgConn().Exec(ctx, sql).ReadAll()
 	if err != nil {
-		return nil, false, fmt.Errorf("taking the migration lock: %w", err)
+		return nil, false, "", fmt.Errorf("taking the migration lock: %w", err)
 	}
-	rows := results[len(results)-1].Rows
-	if len(rows) != 1 || len(rows[0]) != 2 {
-		return nil, false, errors.New("taking the migration lock: unexpected answer")
+	if len(results) != 6 || len(results[3].Rows) != 1 || len(results[5].Rows) != 1 || len(results[5].Rows[0]) != 2 {
+		return nil, false, "", errors.New("taking the migration lock: unexpected answer")
 	}
-	if current := string(rows[0][0]); current != t.name {
-		return nil, false, fmt.Errorf("the migration connection resolves names in schema %q, not %q: refusing to migrate", current, t.name)
+	path = string(results[3].Rows[0][0])
+	row := results[5].Rows[0]
+	if current := string(row[0]); current != t.name {
+		return nil, false, "", fmt.Errorf("the migration connection resolves names in schema %q, not %q: refusing to migrate", current, t.name)
 	}
-	if string(rows[0][1]) != "t" {
-		return nil, false, nil
+	if string(row[1]) != "t" {
+		return nil, false, path, nil
 	}
 	vrows, err := tx.Query(ctx, "SELECT version_id FROM "+table+" ORDER BY id")
 	if err != nil {
-		return nil, false, err
+		return nil, false, "", err
 	}
 	applied, err = pgx.CollectRows(vrows, pgx.RowTo[int64])
 	if err != nil {
-		return nil, false, fmt.Errorf("reading the version table: %w", err)
+		return nil, false, "", fmt.Errorf("reading the version table: %w", err)
 	}
-	return applied, true, nil
+	return applied, true, path, nil
 }
 
 // pendingVersions is goose's choice of what Up applies: every version of

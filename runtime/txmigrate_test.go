@@ -308,6 +308,22 @@ func TestOneTransactionEdgeCases(t *testing.T) {
 	if d.marks("edgy", "tail") != 1 || d.versions(rt, []string{"edgy"})["edgy"] != 4 {
 		t.Fatal("the tail migration did not run")
 	}
+	// A migration that sets the session's path does not leave it on the
+	// connection (a pool of one: the creator's is the one asked after).
+	setPath := "-- +goose Up\nSET search_path = pg_catalog;\n"
+	one, err := runtime.Open(ctx, lcWithParam(d.url, "pool_max_conns", "1"), runtime.WithMigrations(lcMigs("00003_setpath.sql", setPath)), lcQuiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	if err := one.CreateTenant(ctx, runtime.MustTenant("pathy"), runtime.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	if err := one.Shared().QueryRow(ctx, `SHOW search_path`).Scan(&path); err != nil || path != "public" {
+		t.Fatalf("search_path after the creation: %q %v", path, err)
+	}
+
 	// Version 2 missing from a tenant at 3: goose calls it missing.
 	skipped := d.open(lcMigs("00002_sku.sql", "", "00003_notes.sql", lcNotes))
 	if err := skipped.CreateTenant(ctx, runtime.MustTenant("holey"), runtime.CreateOptions{}); err != nil {
