@@ -97,46 +97,13 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 		}
 	}
 	stale := false
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		// No need to wait for this commit to reach the disk: the creation's
-		// last commit, which waits, flushes it too, and losing it in a crash
-		// before then loses nothing the creation had finished.
-		var state string
-		err := tx.QueryRow(ctx, `SELECT state FROM public.tenantgen_tenants, set_config('synchronous_commit', 'off', true) WHERE name = $1 FOR UPDATE OF tenantgen_tenants`, t.name).Scan(&state)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-		case err != nil:
-			return err
-		case state == "creating":
-			// Left by a creator that died: we hold the lock it held.
-			stale = true
-			if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+t.Ident()+" CASCADE"); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `DELETE FROM public.tenantgen_tenants WHERE name = $1`, t.name); err != nil {
-				return err
-			}
-		default:
-			return ErrTenantExists
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_tenants (name, state) VALUES ($1, 'creating')`, t.name); err != nil {
+	// The common case, a new name, in one round trip; anything else (a row
+	// of the name, a schema of the name, no registry) takes reserveTenant,
+	// which tells them apart.
+	if !reserveNewTenant(ctx, conn, t) {
+		if stale, err = reserveTenant(ctx, conn, t); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+t.Ident()); err != nil {
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "42P06" {
-				return fmt.Errorf("a schema of that name exists and is not a tenant's: %w", ErrTenantExists)
-			}
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "42P01" {
-			return fmt.Errorf("creating tenant %s: the tenant registry is missing: run the shared migrations first (tenantgen migrate --shared): %w", t.name, err)
-		}
-		return fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
 	if stale {
 		db.logger.WarnContext(ctx, "tenantgen: removed the leftovers of an interrupted creation", "tenant", t.name)
@@ -193,6 +160,73 @@ func (o CreateOptions) finalState() TenantState {
 		return StateActive
 	}
 	return o.state
+}
+
+// reserveTenant writes t's creating row and schema, after removing the
+// leftovers of a creator that died (a creating row: we hold the lock it
+// held), and refuses a name that is taken.
+func reserveTenant(ctx context.Context, conn *pgx.Conn, t Tenant) (stale bool, err error) {
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// No need to wait for this commit to reach the disk: the creation's
+		// last commit, which waits, flushes it too, and losing it in a crash
+		// before then loses nothing the creation had finished.
+		var state string
+		err := tx.QueryRow(ctx, `SELECT state FROM public.tenantgen_tenants, set_config('synchronous_commit', 'off', true) WHERE name = $1 FOR UPDATE OF tenantgen_tenants`, t.name).Scan(&state)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return err
+		case state == "creating":
+			// Left by a creator that died: we hold the lock it held.
+			stale = true
+			if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+t.Ident()+" CASCADE"); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM public.tenantgen_tenants WHERE name = $1`, t.name); err != nil {
+				return err
+			}
+		default:
+			return ErrTenantExists
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_tenants (name, state) VALUES ($1, 'creating')`, t.name); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+t.Ident()); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "42P06" {
+				return fmt.Errorf("a schema of that name exists and is not a tenant's: %w", ErrTenantExists)
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42P01" {
+			return false, fmt.Errorf("creating tenant %s: the tenant registry is missing: run the shared migrations first (tenantgen migrate --shared): %w", t.name, err)
+		}
+		return false, fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	return stale, nil
+}
+
+// reserveNewTenant writes t's creating row and schema in one round trip,
+// and reports whether it did; on any error it rolls back and reports false.
+// Its commit need not wait for the disk: the creation's last commit, which
+// waits, flushes it too, and losing it in a crash before then loses nothing
+// the creation had finished.
+func reserveNewTenant(ctx context.Context, conn *pgx.Conn, t Tenant) bool {
+	_, err := conn.PgConn().Exec(ctx, "BEGIN; SET LOCAL synchronous_commit = off;"+
+		"INSERT INTO public.tenantgen_tenants (name, state) VALUES ("+quoteLiteral(t.name)+", 'creating');"+
+		"CREATE SCHEMA "+t.Ident()+"; COMMIT").ReadAll()
+	if err == nil {
+		return true
+	}
+	if !conn.IsClosed() {
+		// An error inside the explicit block leaves it open and aborted.
+		_, _ = conn.PgConn().Exec(context.WithoutCancel(ctx), "ROLLBACK").ReadAll()
+	}
+	return false
 }
 
 // finishCreation runs the seed, maps the domains and makes the tenant
