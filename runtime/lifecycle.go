@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,7 +15,7 @@ import (
 type TenantInfo struct {
 	Tenant    Tenant
 	Database  string
-	State     string
+	State     TenantState
 	CreatedAt time.Time
 	Domains   []Domain
 }
@@ -37,6 +38,18 @@ type CreateOptions struct {
 	Domains []string
 	// Node places the tenant on a Citus worker (host:port); see citus.go.
 	Node string
+	// Seed, when set, runs in the creation's transaction, after the
+	// migrations and before the tenant becomes active: its first admin
+	// user, default settings, demo data. tx is bound to the new tenant
+	// (SQL naming "$tenant".table runs in its schema, and unqualified
+	// names resolve there first), and generated queries run on it with
+	// q.Tenant(t).WithTx(tx). When it fails, the creation fails and
+	// leaves no tenant. See SeedSQL for a seed read from a file.
+	Seed func(ctx context.Context, tx pgx.Tx) error
+
+	// state is the state the creation ends in: active when empty; the
+	// spare pool makes its spares with StateSpare.
+	state TenantState
 }
 
 // CreateTenant creates a tenant: its registry row, its schema with every
@@ -52,6 +65,12 @@ type CreateOptions struct {
 // over, while a live creator of the same name makes it wait and then fail
 // with ErrTenantExists. A schema of the name that the registry does not
 // know is never touched: the creation fails with ErrTenantExists.
+//
+// Then one transaction applies the whole tenant set with goose's version
+// rows (see txmigrate.go; a NO TRANSACTION migration splits it), runs the
+// seed, maps the domains and makes the tenant active: the tenant appears
+// complete or not at all. With a spare pool (StartSparePool), a spare
+// schema is claimed instead, when one is ready.
 func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (err error) {
 	if t.IsZero() {
 		return errZeroTenant
@@ -67,10 +86,107 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 		return fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
 	defer unlock()
+	if p := db.sparePool(); p != nil && opts.state == "" {
+		claimed, err := p.claim(ctx, conn, t, domains, opts)
+		if err != nil {
+			return fmt.Errorf("creating tenant %s: %w", t.name, err)
+		}
+		if claimed {
+			unlock()
+			db.tenantRecreated(t)
+			db.registryChanged()
+			db.logger.InfoContext(ctx, "tenantgen: tenant created from a spare", "tenant", t.name)
+			return nil
+		}
+	}
 	stale := false
+	// The common case, a new name, in one round trip; anything else (a row
+	// of the name, a schema of the name, no registry) takes reserveTenant,
+	// which tells them apart.
+	// On Citus the schema is distributed in the same transaction, which
+	// reserveTenant does.
+	citus, err := db.citusEnabledOn(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	if citus || opts.Node != "" || !reserveNewTenant(ctx, conn, t) {
+		if stale, err = db.reserveTenant(ctx, conn, t, opts); err != nil {
+			return err
+		}
+	}
+	if stale {
+		db.logger.WarnContext(ctx, "tenantgen: removed the leftovers of an interrupted creation", "tenant", t.name)
+	}
+	// From here on the schema and the row are ours to remove on failure.
+	defer func() {
+		if err != nil {
+			// Clean up with a context of its own: the caller's may be what failed.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			var b beginner = conn
+			if conn.IsClosed() {
+				// Cancelled mid-statement: the lock went with the
+				// connection; give it back to the pool and take another.
+				unlock()
+				b = db.pool
+			}
+			if cerr := removeTenant(cctx, b, t); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("cleaning up after the failed creation of %s: %w", t.name, cerr))
+			}
+		}
+	}()
+	plan, err := loadPlan(db.migs.Tenant)
+	if err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	gs := &lazySession{db: db, path: tenantPath(t)}
+	defer gs.close()
+	run := &tenantUpRun{conn: conn, t: t, plan: plan, unsafeTriggers: citus,
+		gooseRun: func(ctx context.Context, v int64) error {
+			s, err := gs.get()
+			if err != nil {
+				return err
+			}
+			return db.gooseUpTo(s, t)(ctx, v)
+		},
+		// The seed, the domains and the state go in the transaction of the
+		// last migrations: the tenant appears active all at once.
+		final: func(ctx context.Context, tx pgx.Tx) error { return db.finishCreation(ctx, tx, t, domains, opts) },
+	}
+	if _, err = run.run(ctx); err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	// A schema with no tables cannot be placed: placing comes after the
+	// migrations (a failure still removes the tenant, above).
+	if err = db.citusPlaceTenant(ctx, conn, t, opts); err != nil {
+		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	}
+	unlock() // before the callbacks, which may want a connection
+	db.tenantRecreated(t)
+	if opts.state != StateSpare {
+		db.registryChanged()
+	}
+	db.logger.InfoContext(ctx, "tenantgen: tenant created", "tenant", t.name, "state", string(opts.finalState()))
+	return nil
+}
+
+func (o CreateOptions) finalState() TenantState {
+	if o.state == "" {
+		return StateActive
+	}
+	return o.state
+}
+
+// reserveTenant writes t's creating row and schema, after removing the
+// leftovers of a creator that died (a creating row: we hold the lock it
+// held), and refuses a name that is taken.
+func (db *DB) reserveTenant(ctx context.Context, conn *pgx.Conn, t Tenant, opts CreateOptions) (stale bool, err error) {
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// No need to wait for this commit to reach the disk: the creation's
+		// last commit, which waits, flushes it too, and losing it in a crash
+		// before then loses nothing the creation had finished.
 		var state string
-		err := tx.QueryRow(ctx, `SELECT state FROM public.tenantgen_tenants WHERE name = $1 FOR UPDATE`, t.name).Scan(&state)
+		err := tx.QueryRow(ctx, `SELECT state FROM public.tenantgen_tenants, set_config('synchronous_commit', 'off', true) WHERE name = $1 FOR UPDATE OF tenantgen_tenants`, t.name).Scan(&state)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 		case err != nil:
@@ -102,59 +218,86 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "42P01" {
-			return fmt.Errorf("creating tenant %s: the tenant registry is missing: run the shared migrations first (tenantgen migrate --shared): %w", t.name, err)
+			return false, fmt.Errorf("creating tenant %s: the tenant registry is missing: run the shared migrations first (tenantgen migrate --shared): %w", t.name, err)
 		}
-		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+		return false, fmt.Errorf("creating tenant %s: %w", t.name, err)
 	}
-	if stale {
-		db.logger.WarnContext(ctx, "tenantgen: removed the leftovers of an interrupted creation", "tenant", t.name)
+	return stale, nil
+}
+
+// reserveNewTenant writes t's creating row and schema in one round trip,
+// and reports whether it did; on any error it rolls back and reports false.
+// Its commit need not wait for the disk: the creation's last commit, which
+// waits, flushes it too, and losing it in a crash before then loses nothing
+// the creation had finished.
+func reserveNewTenant(ctx context.Context, conn *pgx.Conn, t Tenant) bool {
+	_, err := conn.PgConn().Exec(ctx, "BEGIN; SET LOCAL synchronous_commit = off;"+
+		"INSERT INTO public.tenantgen_tenants (name, state) VALUES ("+quoteLiteral(t.name)+", 'creating');"+
+		"CREATE SCHEMA "+t.Ident()+"; COMMIT").ReadAll()
+	if err == nil {
+		return true
 	}
-	// From here on the schema and the row are ours to remove on failure.
-	defer func() {
-		if err != nil {
-			// Clean up with a context of its own: the caller's may be what failed.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			var b beginner = conn
-			if conn.IsClosed() {
-				// Cancelled mid-statement: the lock went with the
-				// connection; give it back to the pool and take another.
-				unlock()
-				b = db.pool
-			}
-			if cerr := removeTenant(cctx, b, t); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("cleaning up after the failed creation of %s: %w", t.name, cerr))
-			}
-		}
-	}()
-	if hasSQL(db.migs.Tenant) {
-		if _, err = db.migrateTenant(ctx, t, migrateUp, 0); err != nil {
-			return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	if !conn.IsClosed() {
+		// An error inside the explicit block leaves it open and aborted.
+		_, _ = conn.PgConn().Exec(context.WithoutCancel(ctx), "ROLLBACK").ReadAll()
+	}
+	return false
+}
+
+// finishCreation runs the seed, maps the domains and makes the tenant
+// active, in the creation's last transaction.
+func (db *DB) finishCreation(ctx context.Context, tx pgx.Tx, t Tenant, domains []string, opts CreateOptions) error {
+	if opts.Seed != nil {
+		if err := opts.Seed(ctx, bindTx(tx, t)); err != nil {
+			return fmt.Errorf("seed: %w", err)
 		}
 	}
-	if err = db.citusPlaceTenant(ctx, conn, t, opts); err != nil {
-		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+	// One round trip for the domains and the state.
+	b := &pgx.Batch{}
+	for i, d := range domains {
+		b.Queue(`INSERT INTO public.tenantgen_domains (domain, tenant, is_primary) VALUES ($1, $2, $3)`, d, t.name, i == 0)
 	}
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		for i, d := range domains {
-			if _, err := tx.Exec(ctx, `INSERT INTO public.tenantgen_domains (domain, tenant, is_primary) VALUES ($1, $2, $3)`, d, t.name, i == 0); err != nil {
-				return fmt.Errorf("domain %s: %w", d, err)
-			}
+	b.Queue(`UPDATE public.tenantgen_tenants SET state = $2 WHERE name = $1 AND state = 'creating'`, t.name, string(opts.finalState()))
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for _, d := range domains {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("domain %s: %w", d, err)
 		}
-		tag, err := tx.Exec(ctx, `UPDATE public.tenantgen_tenants SET state = 'active' WHERE name = $1 AND state = 'creating'`, t.name)
-		if err == nil && tag.RowsAffected() != 1 {
-			err = errors.New("its registry row went away during the creation")
-		}
-		return err
-	})
+	}
+	tag, err := br.Exec()
+	if err == nil && tag.RowsAffected() != 1 {
+		err = errors.New("its registry row went away during the creation")
+	}
 	if err != nil {
-		return fmt.Errorf("creating tenant %s: %w", t.name, err)
+		return err
 	}
-	unlock() // before the callbacks, which may want a connection
-	db.tenantRecreated(t)
-	db.registryChanged()
-	db.logger.InfoContext(ctx, "tenantgen: tenant created", "tenant", t.name)
-	return nil
+	return br.Close()
+}
+
+// lazySession is a goose session opened on first use: creation needs one
+// only for a migration goose must run itself.
+type lazySession struct {
+	db   *DB
+	path string
+	s    *session
+}
+
+func (l *lazySession) get() (*session, error) {
+	if l.s == nil {
+		s, err := l.db.newSession(l.path)
+		if err != nil {
+			return nil, err
+		}
+		l.s = s
+	}
+	return l.s, nil
+}
+
+func (l *lazySession) close() {
+	if l.s != nil {
+		l.s.Close()
+	}
 }
 
 type beginner interface {
@@ -169,6 +312,13 @@ type beginner interface {
 // after the first do nothing. A process that dies holding the lock loses
 // it with its connection.
 func (db *DB) lockTenantName(ctx context.Context, t Tenant) (*pgx.Conn, func(), error) {
+	return db.lockTenantNames(ctx, t)
+}
+
+// lockTenantNames is lockTenantName for several names at once (a rename
+// holds both), taken in name order so that two callers wanting the same
+// names cannot deadlock.
+func (db *DB) lockTenantNames(ctx context.Context, ts ...Tenant) (*pgx.Conn, func(), error) {
 	if db.pooler {
 		return nil, nil, errors.New("tenants are created and dropped under a session lock, which a transaction pooler does not keep: use a runtime on a direct connection")
 	}
@@ -176,10 +326,27 @@ func (db *DB) lockTenantName(ctx context.Context, t Tenant) (*pgx.Conn, func(), 
 	if err != nil {
 		return nil, nil, err
 	}
-	id := lockID("lifecycle:" + t.name)
-	if _, err := pc.Exec(ctx, `SELECT pg_advisory_lock($1)`, id); err != nil {
-		pc.Release()
-		return nil, nil, fmt.Errorf("waiting for the tenant's lock: %w", err)
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.name
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	ids := make([]int64, len(names))
+	for i, n := range names {
+		ids[i] = lockID("lifecycle:" + n)
+	}
+	var taken int
+	for _, id := range ids {
+		if _, err := pc.Exec(ctx, `SELECT pg_advisory_lock($1)`, id); err != nil {
+			if taken > 0 {
+				// Do not give the pool a connection holding a lock.
+				_ = pc.Conn().Close(context.WithoutCancel(ctx))
+			}
+			pc.Release()
+			return nil, nil, fmt.Errorf("waiting for the tenant's lock: %w", err)
+		}
+		taken++
 	}
 	released := false
 	unlock := func() {
@@ -189,9 +356,12 @@ func (db *DB) lockTenantName(ctx context.Context, t Tenant) (*pgx.Conn, func(), 
 		released = true
 		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		var ok bool
-		if err := pc.QueryRow(uctx, `SELECT pg_advisory_unlock($1)`, id).Scan(&ok); err != nil || !ok {
-			_ = pc.Conn().Close(uctx)
+		for _, id := range ids {
+			var ok bool
+			if err := pc.QueryRow(uctx, `SELECT pg_advisory_unlock($1)`, id).Scan(&ok); err != nil || !ok {
+				_ = pc.Conn().Close(uctx)
+				break
+			}
 		}
 		pc.Release()
 	}

@@ -68,47 +68,82 @@ func (db *DB) SharedVersion(ctx context.Context) (int64, error) {
 	return *v, nil
 }
 
-func (db *DB) migrateTenant(ctx context.Context, t Tenant, dir direction, version int64) (int, error) {
-	s, err := db.newSession(tenantPath(t))
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	return db.migrateTenantOn(ctx, s, t, dir, version)
-}
-
 func tenantPath(t Tenant) string { return t.Ident() + ", public" }
 
 // migrateTenantOn migrates one tenant on a session, which it points at the
-// tenant's schema.
-func (db *DB) migrateTenantOn(ctx context.Context, s *session, t Tenant, dir direction, version int64) (int, error) {
+// tenant's schema: up in one transaction (see txmigrate.go), down by goose.
+func (db *DB) migrateTenantOn(ctx context.Context, s *session, t Tenant, dir direction, version int64, plan []planned) (runStats, error) {
 	s.setSearchPath(tenantPath(t))
+	if dir == migrateUp {
+		return db.upOnSession(ctx, s, t, plan)
+	}
 	p, err := db.providerOn(s, db.migs.Tenant, t.name, versionTable, "tenant:"+t.name)
 	if err != nil {
-		return 0, err
+		return runStats{}, err
 	}
-	var res []*goose.MigrationResult
-	switch dir {
-	case migrateDownTo:
-		res, err = p.DownTo(ctx, version)
-	default:
-		res, err = p.Up(ctx)
+	res, err := p.DownTo(ctx, version)
+	st := runStats{applied: len(res)}
+	var pe *goose.PartialError
+	if errors.As(err, &pe) {
+		st.applied = len(pe.Applied)
 	}
+	return st, gooseError(db.migs.Tenant, err)
+}
+
+// upOnSession runs the one-transaction runner on one of the session's
+// connections, and goose on the session for the migrations goose must run.
+func (db *DB) upOnSession(ctx context.Context, s *session, t Tenant, plan []planned) (runStats, error) {
+	c, err := s.sqlDB.Conn(ctx)
 	if err != nil {
-		var pe *goose.PartialError
-		if errors.As(err, &pe) {
-			src := pe.Failed.Source
-			if noTransaction(db.migs.Tenant, src.Path) {
-				// Said plainly: goose records nothing for the failed version,
-				// but what ran before the failing statement stays.
-				return len(pe.Applied), fmt.Errorf("version %d (%s) runs without a transaction (-- +goose NO TRANSACTION) and failed part-way: "+
-					"the statements before the failing one stay applied and the version is not recorded, so a rerun runs the whole file again; "+
-					"make its statements idempotent (IF NOT EXISTS) or repair the schema by hand: %w", src.Version, src.Path, pe.Err)
-			}
-			return len(pe.Applied), fmt.Errorf("version %d (%s): %w", src.Version, src.Path, pe.Err)
-		}
+		return runStats{}, err
 	}
-	return len(res), err
+	defer c.Close()
+	var st runStats
+	err = c.Raw(func(dc any) error {
+		conn, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			return fmt.Errorf("tenantgen: unexpected driver connection %T", dc)
+		}
+		citus, err := db.citusEnabledOn(ctx, conn.Conn())
+		if err != nil {
+			return err
+		}
+		run := &tenantUpRun{conn: conn.Conn(), t: t, plan: plan, gooseRun: db.gooseUpTo(s, t), unsafeTriggers: citus}
+		st, err = run.run(ctx)
+		return err
+	})
+	return st, err
+}
+
+// gooseUpTo runs goose on s up to one version: the runner hands it the
+// migrations it cannot run in its transactions.
+func (db *DB) gooseUpTo(s *session, t Tenant) func(ctx context.Context, version int64) error {
+	return func(ctx context.Context, version int64) error {
+		p, err := db.providerOn(s, db.migs.Tenant, t.name, versionTable, "tenant:"+t.name)
+		if err != nil {
+			return err
+		}
+		_, err = p.UpTo(ctx, version)
+		return gooseError(db.migs.Tenant, err)
+	}
+}
+
+// gooseError names the failed version of a goose run, and says plainly what
+// a failed NO TRANSACTION migration leaves.
+func gooseError(fsys fs.FS, err error) error {
+	var pe *goose.PartialError
+	if err == nil || !errors.As(err, &pe) {
+		return err
+	}
+	src := pe.Failed.Source
+	if noTransaction(fsys, src.Path) {
+		// goose records nothing for the failed version, but what ran
+		// before the failing statement stays.
+		return fmt.Errorf("version %d (%s) runs without a transaction (-- +goose NO TRANSACTION) and failed part-way: "+
+			"the statements before the failing one stay applied and the version is not recorded, so a rerun runs the whole file again; "+
+			"make its statements idempotent (IF NOT EXISTS) or repair the schema by hand: %w", src.Version, src.Path, pe.Err)
+	}
+	return fmt.Errorf("version %d (%s): %w", src.Version, src.Path, pe.Err)
 }
 
 // Versions returns the latest version of the shared and tenant sets.
@@ -192,7 +227,7 @@ func (db *DB) TenantVersions(ctx context.Context, names []string) (map[string]in
 
 // MigrateOptions tune MigrateTenants.
 type MigrateOptions struct {
-	Tenants  []string // default: every active tenant of the registry
+	Tenants  []string // default: every active, suspended or spare tenant of the registry
 	Parallel int      // tenants migrated at once; default 4
 	FailFast bool     // stop starting tenants after the first failure
 	DryRun   bool     // report what would run, change nothing
@@ -208,6 +243,9 @@ type TenantResult struct {
 	Tenant   string
 	From, To int64 // versions before and after
 	Applied  int   // migrations run
+	// Note says when the run was not one transaction: split at migrations
+	// goose ran itself (NO TRANSACTION), naming them.
+	Note     string
 	Err      error
 	Duration time.Duration
 }
@@ -217,7 +255,13 @@ type MigrateReport struct {
 	Target   int64 // latest tenant-set version
 	Total    int   // tenants considered
 	UpToDate int   // tenants that needed nothing
-	Results  []TenantResult
+	// DownTo is the version a down migration went to, nil for up.
+	DownTo *int64
+	// DryRun is set for a dry run, whose Results are what would run:
+	// WouldMigrate of them, none applied.
+	DryRun       bool
+	WouldMigrate int
+	Results      []TenantResult
 }
 
 // Failed lists the results with errors.
@@ -252,14 +296,15 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 	var names []string
 	if opts.Tenants == nil {
 		for _, ti := range infos {
-			if ti.State == "active" {
+			if ti.State.migrated() {
 				names = append(names, ti.Tenant.name)
 			}
 		}
 	} else {
-		// Only registered, active tenants: a schema the registry does not
-		// know is not a tenant's, and must not get the tenant set.
-		state := make(map[string]string, len(infos))
+		// Only registered tenants, not being created: a schema the
+		// registry does not know is not a tenant's, and must not get the
+		// tenant set.
+		state := make(map[string]TenantState, len(infos))
 		for _, ti := range infos {
 			state[ti.Tenant.name] = ti.State
 		}
@@ -271,8 +316,8 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 			switch st, ok := state[n]; {
 			case !ok:
 				return nil, fmt.Errorf("migrating tenant %s: %w", n, ErrTenantNotFound)
-			case st != "active":
-				return nil, fmt.Errorf("migrating tenant %s: it is %s, not active", n, st)
+			case !st.migrated():
+				return nil, fmt.Errorf("migrating tenant %s: it is %s", n, st)
 			}
 			if !seen[n] {
 				seen[n] = true
@@ -289,7 +334,7 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 		tenants = append(tenants, t)
 	}
 	_, versions := db.migs.Versions()
-	rep := &MigrateReport{Total: len(tenants)}
+	rep := &MigrateReport{Total: len(tenants), DownTo: opts.DownTo, DryRun: opts.DryRun}
 	if len(versions) > 0 {
 		rep.Target = versions[len(versions)-1]
 	}
@@ -317,7 +362,14 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 			}
 			rep.Results = append(rep.Results, TenantResult{Tenant: t.name, From: current[t.name], To: to})
 		}
+		rep.WouldMigrate = len(todo)
 		return rep, nil
+	}
+	var plan []planned
+	if opts.DownTo == nil {
+		if plan, err = loadPlan(db.migs.Tenant); err != nil {
+			return nil, err
+		}
 	}
 	par := opts.Parallel
 	if par <= 0 {
@@ -383,13 +435,13 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 			if opts.DownTo != nil {
 				dir, target = migrateDownTo, *opts.DownTo
 			}
-			var n int
+			var st runStats
 			s, err := getSession()
 			if err == nil {
-				n, err = db.migrateTenantOn(ctx, s, t, dir, target)
+				st, err = db.migrateTenantOn(ctx, s, t, dir, target, plan)
 				sessions <- s
 			}
-			res := TenantResult{Tenant: t.name, From: current[t.name], Applied: n, Err: err, Duration: time.Since(start)}
+			res := TenantResult{Tenant: t.name, From: current[t.name], Applied: st.applied, Note: st.note(), Err: err, Duration: time.Since(start)}
 			if v, verr := db.TenantVersions(ctx, []string{t.name}); verr == nil {
 				res.To = v[t.name]
 			}

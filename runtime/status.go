@@ -14,8 +14,8 @@ type SetStatus struct {
 
 // TenantStatus is one tenant's line of Status.
 type TenantStatus struct {
-	Tenant string `json:"tenant"`
-	State  string `json:"state"`
+	Tenant string      `json:"tenant"`
+	State  TenantState `json:"state"`
 	SetStatus
 	Note string `json:"note,omitempty"` // "behind", "ahead of the files", ...
 }

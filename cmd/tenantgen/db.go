@@ -251,7 +251,7 @@ func runTenant(ctx context.Context, e *env, args []string) error {
 			}
 			out := []row{}
 			for _, ti := range infos {
-				r := row{Name: ti.Tenant.Name(), Database: ti.Database, State: ti.State, Created: ti.CreatedAt, Domains: []dom{}}
+				r := row{Name: ti.Tenant.Name(), Database: ti.Database, State: string(ti.State), Created: ti.CreatedAt, Domains: []dom{}}
 				for _, d := range ti.Domains {
 					r.Domains = append(r.Domains, dom{d.Name, d.Primary})
 				}

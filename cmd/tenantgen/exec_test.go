@@ -137,7 +137,7 @@ func TestCLITenantsAndMigrate(t *testing.T) {
 		t.Errorf("creating before the registry exists: %s", errb)
 	}
 	out := p.must(p.db("migrate")...)
-	if !strings.Contains(out, "shared: 2 migration(s) applied") || !strings.Contains(out, "tenants: 0 total") {
+	if !strings.Contains(out, "shared: 3 migration(s) applied") || !strings.Contains(out, "tenants: 0 total") {
 		t.Errorf("migrate: %s", out)
 	}
 

@@ -33,10 +33,12 @@ type domainCache struct {
 }
 
 type cacheEntry struct {
-	domain  string
-	tenant  runtime.Tenant
-	found   bool
-	expires time.Time
+	domain string
+	tenant runtime.Tenant
+	found  bool
+	// suspended: found, but the tenant is suspended.
+	suspended bool
+	expires   time.Time
 }
 
 func newDomainCache(ttl time.Duration, maxEntries int) *domainCache {
@@ -58,11 +60,11 @@ func (c *domainCache) get(domain string, now time.Time) (e cacheEntry, hit bool,
 
 // put stores an answer looked up in generation gen, unless the cache has
 // been invalidated since.
-func (c *domainCache) put(domain string, gen uint64, t runtime.Tenant, found bool, now time.Time) {
+func (c *domainCache) put(domain string, gen uint64, t runtime.Tenant, found, suspended bool, now time.Time) {
 	if !c.enabled() {
 		return
 	}
-	e := &cacheEntry{domain: domain, tenant: t, found: found, expires: now.Add(c.ttl)}
+	e := &cacheEntry{domain: domain, tenant: t, found: found, suspended: suspended, expires: now.Add(c.ttl)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {

@@ -134,13 +134,41 @@ func (d *DomainResolver) Invalidate() {
 }
 
 type domainAnswer struct {
-	tenant runtime.Tenant
-	found  bool
+	tenant    runtime.Tenant
+	found     bool
+	suspended bool
+}
+
+// StateLookup is a DomainLookup that also tells a suspended tenant from an
+// unknown one; *runtime.DB is one. The Domain resolver uses it when its
+// lookup has it, and resolves a suspended tenant's domain to an error
+// wrapping runtime.ErrTenantSuspended, which Middleware answers with its
+// suspended response (WithSuspended).
+type StateLookup interface {
+	TenantStateByDomain(ctx context.Context, domain string) (runtime.Tenant, runtime.TenantState, bool, error)
+}
+
+// suspendedError is the resolution of a suspended tenant's domain.
+func suspendedError(t runtime.Tenant) error {
+	return fmt.Errorf("tenanthttp: tenant %s: %w", t.Name(), runtime.ErrTenantSuspended)
+}
+
+// lookupDomain asks the registry, through StateLookup when it can.
+func (d *DomainResolver) lookupDomain(ctx context.Context, domain string) (domainAnswer, error) {
+	if sl, ok := d.lookup.(StateLookup); ok {
+		t, st, found, err := sl.TenantStateByDomain(ctx, domain)
+		return domainAnswer{tenant: t, found: found, suspended: found && st == runtime.StateSuspended}, err
+	}
+	t, found, err := d.lookup.TenantByDomain(ctx, domain)
+	return domainAnswer{tenant: t, found: found}, err
 }
 
 func (d *DomainResolver) resolve(ctx context.Context, domain string) (runtime.Tenant, bool, error) {
 	e, hit, gen := d.cache.get(domain, d.now())
 	if hit {
+		if e.suspended {
+			return runtime.Tenant{}, false, suspendedError(e.tenant)
+		}
 		return e.tenant, e.found, nil
 	}
 	// The generation is part of the key so that a request arriving after
@@ -155,6 +183,9 @@ func (d *DomainResolver) resolve(ctx context.Context, domain string) (runtime.Te
 			return runtime.Tenant{}, false, res.Err
 		}
 		a := res.Val.(domainAnswer)
+		if a.suspended {
+			return runtime.Tenant{}, false, suspendedError(a.tenant)
+		}
 		return a.tenant, a.found, nil
 	case <-ctx.Done():
 		return runtime.Tenant{}, false, fmt.Errorf("tenanthttp: waiting for the tenant of domain %q: %w", domain, context.Cause(ctx))
@@ -168,7 +199,7 @@ func (d *DomainResolver) fetch(ctx context.Context, domain string, gen uint64) (
 	// domain stored its answer, and reached here just after that lookup
 	// finished: take the answer rather than looking again.
 	if e, hit, g := d.cache.get(domain, d.now()); hit && g == gen {
-		return domainAnswer{e.tenant, e.found}, nil
+		return domainAnswer{e.tenant, e.found, e.suspended}, nil
 	}
 	// singleflight.DoChan re-panics on a goroutine of its own, where no
 	// recover (net/http's included) can catch it; an error is kinder.
@@ -182,7 +213,8 @@ func (d *DomainResolver) fetch(ctx context.Context, domain string, gen uint64) (
 		ctx, cancel = context.WithTimeout(ctx, d.timeout)
 		defer cancel()
 	}
-	t, found, err := d.lookup.TenantByDomain(ctx, domain)
+	ans, err := d.lookupDomain(ctx, domain)
+	t, found := ans.tenant, ans.found
 	switch {
 	case err != nil:
 		return a, fmt.Errorf("tenanthttp: looking up the tenant of domain %q: %w", domain, err)
@@ -192,8 +224,8 @@ func (d *DomainResolver) fetch(ctx context.Context, domain string, gen uint64) (
 	if !found {
 		t = runtime.Tenant{}
 	}
-	d.cache.put(domain, gen, t, found, d.now())
-	return domainAnswer{t, found}, nil
+	d.cache.put(domain, gen, t, found, ans.suspended, d.now())
+	return domainAnswer{t, found, ans.suspended}, nil
 }
 
 var errLookupZeroTenant = errors.New("DomainLookup found the zero Tenant")

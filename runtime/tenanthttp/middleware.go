@@ -13,10 +13,11 @@ import (
 type Option func(*config)
 
 type config struct {
-	notFound http.Handler
-	onError  func(http.ResponseWriter, *http.Request, error)
-	logger   *slog.Logger
-	optional bool
+	notFound  http.Handler
+	suspended http.Handler
+	onError   func(http.ResponseWriter, *http.Request, error)
+	logger    *slog.Logger
+	optional  bool
 }
 
 // WithNotFound sets the handler for requests no resolver claims. The default
@@ -24,6 +25,15 @@ type config struct {
 // than that: which tenants exist is not the client's business.
 func WithNotFound(h http.Handler) Option {
 	return func(c *config) { c.notFound = h }
+}
+
+// WithSuspended sets the handler for requests of a suspended tenant: those
+// whose resolution failed with an error wrapping runtime.ErrTenantSuspended,
+// as the Domain resolver's over a *runtime.DB does. The default answers 403
+// with the plain-text body "tenant suspended". The request's context carries
+// no tenant: the handler must not serve the tenant's data.
+func WithSuspended(h http.Handler) Option {
+	return func(c *config) { c.suspended = h }
 }
 
 // WithErrorHandler sets the handler for resolver errors. The default logs the
@@ -60,7 +70,7 @@ func Middleware(resolver Resolver, opts ...Option) func(http.Handler) http.Handl
 	if resolver == nil {
 		panic("tenanthttp: Middleware: nil Resolver")
 	}
-	c := config{notFound: http.HandlerFunc(notFound)}
+	c := config{notFound: http.HandlerFunc(notFound), suspended: http.HandlerFunc(suspended)}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -71,6 +81,8 @@ func Middleware(resolver Resolver, opts ...Option) func(http.Handler) http.Handl
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			t, r2, ok, err := ResolveRequest(resolver, r)
 			switch {
+			case errors.Is(err, runtime.ErrTenantSuspended):
+				c.suspended.ServeHTTP(w, r)
 			case err != nil:
 				c.onError(w, r, err)
 			case ok && t.IsZero():
@@ -98,6 +110,10 @@ func TenantFrom(r *http.Request) (runtime.Tenant, bool) {
 
 func notFound(w http.ResponseWriter, _ *http.Request) {
 	http.Error(w, "unknown tenant", http.StatusNotFound)
+}
+
+func suspended(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "tenant suspended", http.StatusForbidden)
 }
 
 func (c *config) logError(w http.ResponseWriter, r *http.Request, err error) {
