@@ -48,8 +48,9 @@ END $$;
 `, []string{"log_it inserts into events, whose column id", "log_it inserts into audit, whose column id", "log_it inserts into audit, whose column seq"}},
 		{"current_schema", `-- +goose Up
 -- tenantgen:tenant
-CREATE TABLE items (id bigserial PRIMARY KEY, owner text NOT NULL DEFAULT CURRENT_SCHEMA());
-`, []string{"00001_x.sql:3:75: Citus: CURRENT_SCHEMA in tenant SQL"}},
+CREATE TABLE items (id bigserial PRIMARY KEY, owner text NOT NULL);
+INSERT INTO items (owner) VALUES (CURRENT_SCHEMA());
+`, []string{"00001_x.sql:4:35: Citus: CURRENT_SCHEMA in tenant SQL"}},
 		{"another schema", `-- +goose Up
 -- tenantgen:tenant
 CREATE TABLE items (id bigserial PRIMARY KEY);
