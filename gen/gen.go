@@ -35,6 +35,7 @@ type File struct {
 // Output is everything one config generates.
 type Output struct {
 	Dir   string // the generated package's directory, absolute
+	Root  string // the config file's directory, absolute: Diff's paths are below it
 	Files []File
 	Model *scope.Model
 }
@@ -61,7 +62,7 @@ func Generate(cfg *config.Config, opts Options) (*Output, error) {
 		}
 		return nil, err
 	}
-	out := &Output{Dir: cfg.Abs(cfg.Out), Model: model}
+	out := &Output{Dir: cfg.Abs(cfg.Out), Root: cfg.Dir, Model: model}
 	for _, f := range migrations.Build(model) {
 		out.Files = append(out.Files, File{Path: filepath.Join(out.Dir, filepath.FromSlash(f.Path)), Content: f.Content})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,4 +62,86 @@ func TestGenerateVetDiffExitCodes(t *testing.T) {
 	if code, _, errs := cli("generate", "-f", filepath.Join(dir, "missing.yaml")); code != 1 || !strings.Contains(errs, "tenantgen init") {
 		t.Errorf("missing config: %d %s", code, errs)
 	}
+}
+
+// TestDiffApplies applies what diff prints with git apply and with patch to
+// copies of a stale project: both must end up with the files generate
+// writes, new, changed and deleted ones alike.
+func TestDiffApplies(t *testing.T) {
+	dir := pgtest.CopyDir(t, "../../example/polls")
+	t.Chdir(dir)
+	// A new migration (new files, changed models) and a removed query file
+	// (a deleted file).
+	extra := "-- +goose Up\nALTER TABLE questions ADD COLUMN closed boolean NOT NULL DEFAULT false;\n-- +goose Down\nALTER TABLE questions DROP COLUMN closed;\n"
+	if err := os.WriteFile("sql/schema/00002_closed.sql", []byte(extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove("sql/queries/plans.sql"); err != nil {
+		t.Fatal(err)
+	}
+	var patch, errb bytes.Buffer
+	if code := run(context.Background(), []string{"diff"}, &patch, &errb); code != 1 {
+		t.Fatalf("diff: exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"--- /dev/null\n+++ b/db/migrations/tenant/00002_closed.sql\n@@ -0,0 +1,", "--- a/db/plans.sql.go\n+++ /dev/null\n"} {
+		if !strings.Contains(patch.String(), want) {
+			t.Fatalf("diff lacks %q:\n%s", want, patch.String())
+		}
+	}
+	copies := map[string][]string{
+		"git":   {"git", "apply", "-p1"},
+		"patch": {"patch", "-p1", "--quiet"},
+	}
+	for name := range copies {
+		if _, err := exec.LookPath(copies[name][0]); err != nil {
+			t.Skipf("no %s", copies[name][0])
+		}
+	}
+	applied := map[string]string{}
+	for name, argv := range copies {
+		c := pgtest.CopyDir(t, dir)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = c
+		cmd.Stdin = strings.NewReader(patch.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s refuses the diff: %v\n%s\n%s", name, err, out, patch.String())
+		}
+		applied[name] = c
+	}
+	if code := run(context.Background(), []string{"generate"}, &bytes.Buffer{}, &errb); code != 0 {
+		t.Fatalf("generate: %s", errb.String())
+	}
+	want := tree(t, filepath.Join(dir, "db"))
+	for name, c := range applied {
+		got := tree(t, filepath.Join(c, "db"))
+		for p, content := range want {
+			if got[p] != content {
+				t.Errorf("%s: %s differs from what generate writes", name, p)
+			}
+		}
+		for p := range got {
+			if _, ok := want[p]; !ok {
+				t.Errorf("%s: %s left behind", name, p)
+			}
+		}
+	}
+}
+
+// tree reads every file below dir, by slash path.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
