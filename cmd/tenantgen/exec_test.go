@@ -146,6 +146,12 @@ func TestCLITenantsAndMigrate(t *testing.T) {
 		t.Errorf("create: %s", out)
 	}
 	p.must(p.db("tenant", "create", "loki", "select")...)
+	// Flags after the names, as users type them.
+	out = p.must("tenant", "create", "odin", "--domain", "odin.polls.local", "--database-url", p.url, "-f", p.cfg)
+	if !strings.Contains(out, "created tenant odin") || p.int(`SELECT count(*) FROM tenantgen_domains WHERE domain = 'odin.polls.local'`) != 1 {
+		t.Errorf("create with the flag last: %s", out)
+	}
+	p.must("tenant", "drop", "odin", "--confirm", "odin", "--database-url", p.url, "-f", p.cfg)
 	_, errb = p.expect(1, p.db("tenant", "create", "thor")...)
 	if !strings.Contains(errb, "already exists") {
 		t.Errorf("second create: %s", errb)
@@ -205,6 +211,11 @@ func TestCLITenantsAndMigrate(t *testing.T) {
 	if !strings.Contains(out, "3 tenants: 0 up to date, 3 behind") || !strings.Contains(out, "behind") {
 		t.Errorf("status:\n%s", out)
 	}
+	// status --check fails while tenants are behind.
+	out, errb = p.expect(1, p.db("status", "--check")...)
+	if !strings.Contains(out, "3 behind") || !strings.Contains(errb, "tenantgen: status check failed: 3 tenant(s) behind") {
+		t.Errorf("status --check, behind:\n%s%s", out, errb)
+	}
 	out = p.must(p.db("migrate", "--dry-run")...)
 	if !strings.Contains(out, "thor: 1 -> 2") || p.version("thor") != 1 {
 		t.Errorf("dry run:\n%s", out)
@@ -242,10 +253,40 @@ DROP TABLE notes;
 	if !strings.Contains(out, "3 total, 3 up to date, 0 migrated") {
 		t.Errorf("no-op:\n%s", out)
 	}
+	p.must(p.db("status", "--check")...)
 	p.must(p.db("migrate", "--down-to", "1", "--tenant", "loki")...)
 	if p.version("loki") != 1 || p.version("thor") != 3 {
 		t.Fatal("--down-to")
 	}
+	// Ahead of the files: a tenant at a version whose file is gone.
+	p.must(p.db("migrate", "--tenant", "loki")...)
+	p.tenantMigration("00004_more.sql", "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")
+	p.must(p.db("migrate", "--tenant", "loki")...)
+	if err := os.Remove(filepath.Join(p.dir, "internal/db/migrations/tenant/00004_more.sql")); err != nil {
+		t.Fatal(err)
+	}
+	var stj runtime.FleetStatus
+	out, errb = p.expect(1, p.db("status", "--check", "--json")...)
+	if err := json.Unmarshal([]byte(out), &stj); err != nil || stj.Ahead != 1 || !strings.Contains(errb, "1 tenant(s) ahead of the files") {
+		t.Errorf("status --check, ahead: %v\n%s%s", err, out, errb)
+	}
+	p.tenantMigration("00004_more.sql", "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")
+	p.must(p.db("migrate", "--tenant", "loki", "--down-to", "3")...)
+	if err := os.Remove(filepath.Join(p.dir, "internal/db/migrations/tenant/00004_more.sql")); err != nil {
+		t.Fatal(err)
+	}
+	// A tenant whose creation failed half-way is not active.
+	if _, err := p.admin.Exec(context.Background(), `UPDATE tenantgen_tenants SET state = 'creating' WHERE name = 'select'`); err != nil {
+		t.Fatal(err)
+	}
+	_, errb = p.expect(1, p.db("status", "--check")...)
+	if !strings.Contains(errb, "not active: select (creating)") {
+		t.Errorf("status --check, creating: %s", errb)
+	}
+	if _, err := p.admin.Exec(context.Background(), `UPDATE tenantgen_tenants SET state = 'active' WHERE name = 'select'`); err != nil {
+		t.Fatal(err)
+	}
+	p.must(p.db("status", "--check")...)
 	_, errb = p.expect(1, p.db("migrate", "--tenant", "ghost")...)
 	if !strings.Contains(errb, "not found") {
 		t.Errorf("migrate --tenant ghost: %s", errb)
