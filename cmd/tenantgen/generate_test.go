@@ -147,3 +147,59 @@ func tree(t *testing.T, dir string) map[string]string {
 	}
 	return out
 }
+
+// TestQueryErrors: query errors point at the misspelt name, with a hint
+// from the schema, and come with the schema's errors; a statement of no
+// scope has no follow-on error on its Down statement.
+func TestQueryErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, schema, queries string
+		want                  string // the whole of stderr
+	}{{
+		name:    "relation",
+		queries: "-- name: ListQuestons :many\n-- with a comment\nSELECT * FROM questons ORDER BY id;\n",
+		want: `sql/queries/extra.sql:3:15: relation "questons" does not exist
+	hint: queries are checked against every table of sql/schema, shared and tenant (did you mean "questions"?)
+`,
+	}, {
+		name:    "qualified column",
+		queries: "-- name: Texts :many\nSELECT q.id, q.txt FROM questions q;\n",
+		want: `sql/queries/extra.sql:2:16: column "txt" does not exist
+	hint: questions has columns id, text, created_at (did you mean "text"?)
+`,
+	}, {
+		name:    "column in a later query",
+		queries: "-- name: A :many\nSELECT 1 AS one;\n\n-- name: Vote :exec\nINSERT INTO votes (choice, cast_at) VALUES ($1, now());\n",
+		want: `sql/queries/extra.sql:5:20: column "choice" does not exist
+	hint: votes has columns id, choice_id, cast_at (did you mean "choice_id"?)
+`,
+	}, {
+		name:    "schema and queries at once, no follow-on on Down",
+		schema:  "-- +goose Up\nCREATE TABLE orphan (id int);\n-- tenantgen:tenat\n\n-- +goose Down\nDROP TABLE orphan;\n",
+		queries: "-- name: Orphans :many\nSELECT id FROM orphan;\n\n-- name: Plan :one\nSELECT * FROM plan WHERE id = $1;\n",
+		want: `sql/schema/00002_bad.sql:2:1: cannot tell the scope of CREATE TABLE orphan: no tenantgen marker is in force
+	hint: put -- tenantgen:shared or -- tenantgen:tenant on the line above it
+sql/schema/00002_bad.sql:3:1: unknown tenantgen marker "tenat"
+	hint: write -- tenantgen:shared or -- tenantgen:tenant (did you mean "tenant"?)
+sql/queries/extra.sql:5:15: relation "plan" does not exist
+	hint: queries are checked against every table of sql/schema, shared and tenant (did you mean "plans"?)
+`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := pgtest.CopyDir(t, "../../example/polls")
+			t.Chdir(dir)
+			if tc.schema != "" {
+				if err := os.WriteFile("sql/schema/00002_bad.sql", []byte(tc.schema), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile("sql/queries/extra.sql", []byte(tc.queries), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errs := cli("vet")
+			if code != 1 || out != "" || errs != tc.want {
+				t.Errorf("exit %d, stdout %q\ngot:\n%s\nwant:\n%s", code, out, errs, tc.want)
+			}
+		})
+	}
+}

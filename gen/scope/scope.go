@@ -73,7 +73,7 @@ func (m *Model) TenantObjects() []*Object {
 // Analyse decides the scope of every statement of files, which must be in
 // version order. Problems are added to diags.
 func Analyse(files []*migfile.File, diags *diag.List) *Model {
-	a := &analyser{m: &Model{Files: files, Scopes: map[*migfile.Statement]Scope{}, Objects: map[string]*Object{}}, diags: diags}
+	a := &analyser{m: &Model{Files: files, Scopes: map[*migfile.Statement]Scope{}, Objects: map[string]*Object{}}, diags: diags, unscoped: map[string]bool{}}
 	for _, f := range files {
 		for _, st := range f.Statements {
 			a.statement(f, st)
@@ -85,6 +85,9 @@ func Analyse(files []*migfile.File, diags *diag.List) *Model {
 type analyser struct {
 	m     *Model
 	diags *diag.List
+	// unscoped are objects whose creation was already reported as of no
+	// scope: statements acting on them (their Down DROP) add no follow-on.
+	unscoped map[string]bool
 }
 
 const hintMark = "put -- tenantgen:shared or -- tenantgen:tenant on the line above it"
@@ -156,9 +159,14 @@ func (a *analyser) statement(f *migfile.File, st *migfile.Statement) {
 	case st.Marker != nil:
 		sc = st.Marker.Scope
 	default:
-		if len(sum.targets) > 0 {
+		for _, d := range sum.defines {
+			a.unscoped[d.key()] = true
+		}
+		switch {
+		case len(sum.targets) > 0 && a.unscoped[sum.targets[0].key()]:
+		case len(sum.targets) > 0:
 			a.diags.Add(st.Pos, hintMark, "cannot tell the scope of %s: %s is not created by these schema files", what, sum.targets[0].display())
-		} else {
+		default:
 			a.diags.Add(st.Pos, hintMark, "cannot tell the scope of %s: no tenantgen marker is in force", what)
 		}
 		return
