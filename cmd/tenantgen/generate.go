@@ -93,7 +93,9 @@ func runGenerate(e *env, cfg *config.Config) error {
 		return err
 	}
 	if n > 0 {
-		fmt.Fprintf(e.stderr, "tenantgen: %d file(s) updated in %s\n", n, gen.DisplayPath(out.Dir))
+		// Relative to the config, not the working directory: go generate
+		// runs in the package's directory, where it would say ".".
+		fmt.Fprintf(e.stderr, "tenantgen: %d file(s) updated in %s\n", n, cfg.Rel(out.Dir))
 	}
 	return nil
 }

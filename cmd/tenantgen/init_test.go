@@ -45,7 +45,7 @@ func TestInitNewcomerPath(t *testing.T) {
 	sh("go", "generate", "./...")
 	sh("go", "build", "./...")
 	sh("go", "vet", "./...")
-	for _, f := range []string{"internal/db/db.go", "internal/db/notes.sql.go", "internal/db/migrations/tenant/00001_init.sql", "internal/db/migrations/shared/00001_init.sql"} {
+	for _, f := range []string{"internal/db/db.go", "internal/db/polls.sql.go", "internal/db/migrations/tenant/00001_init.sql", "internal/db/migrations/shared/00001_init.sql"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}
@@ -75,5 +75,23 @@ func TestInitNewcomerPath(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"init", "--force", dir}, &out, &errb); code != 0 {
 		t.Fatalf("init --force: exit %d", code)
+	}
+}
+
+// TestInitIsTheTour: init writes the tour's project, whose finished form is
+// example/polls: the same schema and queries.
+func TestInitIsTheTour(t *testing.T) {
+	for _, f := range []string{"sql/schema/00001_init.sql", "sql/queries/plans.sql", "sql/queries/polls.sql"} {
+		tmpl, err := os.ReadFile(filepath.Join("../../templates/init", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		example, err := os.ReadFile(filepath.Join("../../example/polls", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(tmpl, example) {
+			t.Errorf("templates/init/%s differs from example/polls/%s", f, f)
+		}
 	}
 }
