@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -322,7 +323,7 @@ func printTenantsJSON(w io.Writer, infos []runtime.TenantInfo) error {
 }
 
 func printTenants(w io.Writer, infos []runtime.TenantInfo) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "TENANT\tSTATE\tDATABASE\tDOMAINS")
 	for _, ti := range infos {
 		var ds []string
@@ -452,7 +453,7 @@ CI and deploys. --json prints the status as one object; see the README.`,
 
 func printStatus(w io.Writer, st *runtime.FleetStatus) error {
 	fmt.Fprintf(w, "shared: version %d of %d (%d pending)\n", st.Shared.Version, st.Shared.Latest, st.Shared.Pending)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "TENANT\tSTATE\tVERSION\tLATEST\tPENDING\tNOTE")
 	for _, t := range st.Tenants {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Tenant, t.State, t.Version, t.Latest, t.Pending, t.Note)
@@ -461,6 +462,35 @@ func printStatus(w io.Writer, st *runtime.FleetStatus) error {
 		return err
 	}
 	fmt.Fprintf(w, "%d tenants: %d up to date, %d behind, %d ahead\n", len(st.Tenants), st.UpToDate, st.Behind, st.Ahead)
+	return nil
+}
+
+// table aligns tab-separated columns; Flush writes them to w without the
+// trailing blanks of empty last columns.
+type table struct {
+	*tabwriter.Writer
+	buf bytes.Buffer
+	w   io.Writer
+}
+
+func newTable(w io.Writer) *table {
+	t := &table{w: w}
+	t.Writer = tabwriter.NewWriter(&t.buf, 0, 4, 2, ' ', 0)
+	return t
+}
+
+func (t *table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	for _, l := range strings.SplitAfter(t.buf.String(), "\n") {
+		if l == "" {
+			continue
+		}
+		if _, err := io.WriteString(t.w, strings.TrimRight(l, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
