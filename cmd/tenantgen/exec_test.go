@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -197,9 +198,11 @@ func TestCLITenantsAndMigrate(t *testing.T) {
 
 	// status --json
 	var st runtime.FleetStatus
-	if err := json.Unmarshal([]byte(p.must(p.db("status", "--json")...)), &st); err != nil {
+	raw := p.must(p.db("status", "--json")...)
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		t.Fatal(err)
 	}
+
 	if st.Shared.Version != 1 || len(st.Tenants) != 3 || st.UpToDate != 3 || st.Tenants[2].Version != 1 {
 		t.Fatalf("status --json: %+v", st)
 	}
@@ -210,6 +213,11 @@ func TestCLITenantsAndMigrate(t *testing.T) {
 	out = p.must(p.db("status")...)
 	if !strings.Contains(out, "3 tenants: 0 up to date, 3 behind") || !strings.Contains(out, "behind") {
 		t.Errorf("status:\n%s", out)
+	}
+	// status --json has the fields the README documents (note is there
+	// for tenants that are behind).
+	if got, want := jsonKeys(t, p.must(p.db("status", "--json")...)), jsonKeys(t, readmeStatusJSON(t)); got != want {
+		t.Errorf("status --json has the fields %s; the README documents %s", got, want)
 	}
 	// status --check fails while tenants are behind.
 	out, errb = p.expect(1, p.db("status", "--check")...)
@@ -398,4 +406,51 @@ func (p *cliProject) dbName() string {
 		p.t.Fatal(err)
 	}
 	return name
+}
+
+// readmeStatusJSON is the README's example of status --json.
+func readmeStatusJSON(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "`tenantgen status --json` prints:\n\n```json\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no status --json example")
+	}
+	return block
+}
+
+// jsonKeys lists the object keys of a JSON document by path, sorted:
+// "ahead behind shared shared.latest ... tenants[].note ...".
+func jsonKeys(t *testing.T, doc string) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+		t.Fatalf("%v:\n%s", err, doc)
+	}
+	seen := map[string]bool{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				seen[prefix+k] = true
+				walk(prefix+k+".", e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(strings.TrimSuffix(prefix, ".")+"[].", e)
+			}
+		}
+	}
+	walk("", v)
+	var keys []string
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, " ")
 }
