@@ -66,24 +66,38 @@ func newGenerate(e *env) *cobra.Command {
 		Long: `Checks every schema and query file and, only when all are correct, writes the
 two migration sets and the Go package (all or nothing). Generated files that
 are no longer generated are removed; files tenantgen did not write are never
-touched. When nothing that goes into the output changed, nothing runs.`,
+touched.
+
+A generate that finds the project as the last one left it (the same config,
+schema and query files, output files and tenantgen binary, by content hash)
+does nothing; --force runs it anyway.`,
 		Example: `  tenantgen generate
   tenantgen generate -f services/billing/tenantgen.yaml
   //go:generate go tool tenantgen generate -f ../../tenantgen.yaml`,
 		Args: noArgs,
 	}
 	cf := addConfigFlag(c, "config file")
+	var force bool
+	c.Flags().BoolVar(&force, "force", false, "regenerate even when nothing changed since the last generate")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		cfg, err := cf.load()
 		if err != nil {
 			return err
 		}
-		return runGenerate(e, cfg)
+		return runGenerate(e, cfg, force)
 	}
 	return c
 }
 
-func runGenerate(e *env, cfg *config.Config) error {
+// fullRuns counts the runs that did not stop at the stamp, for the tests.
+var fullRuns int
+
+func runGenerate(e *env, cfg *config.Config, force bool) error {
+	st := newStamp(cfg)
+	if !force && st.current() {
+		return nil
+	}
+	fullRuns++
 	out, err := gen.Generate(cfg, gen.Options{})
 	if err != nil {
 		return err
@@ -92,6 +106,7 @@ func runGenerate(e *env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	st.save()
 	if n > 0 {
 		// Relative to the config, not the working directory: go generate
 		// runs in the package's directory, where it would say ".".
@@ -113,6 +128,10 @@ func newVet(e *env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if newStamp(cfg).current() {
+			return nil // checked by the generate that left it so
+		}
+		fullRuns++
 		_, err = gen.Generate(cfg, gen.Options{})
 		return err
 	}
@@ -135,6 +154,10 @@ directory, what generate would change, and exits 1 when that is anything.`,
 		if err != nil {
 			return err
 		}
+		if newStamp(cfg).current() {
+			return nil // the files are as generate wrote them from these inputs
+		}
+		fullRuns++
 		out, err := gen.Generate(cfg, gen.Options{})
 		if err != nil {
 			return err
