@@ -191,6 +191,10 @@ func progressPrinter(w io.Writer, start time.Time) func(done, total, failed int)
 
 func newTenant(e *env) *cobra.Command {
 	return group("tenant", "Create, list and drop tenants, map their domains",
+		`  tenantgen tenant create thor --domain thor.polls.local
+  tenantgen tenant list
+  tenantgen tenant domain add thor thor.io --primary
+  tenantgen tenant drop thor --confirm thor`,
 		newTenantCreate(e), newTenantList(e), newTenantDrop(e), newTenantDomain(e))
 }
 
@@ -382,7 +386,8 @@ func newTenantDomain(e *env) *cobra.Command {
 		defer db.Close()
 		return db.RemoveDomain(cmd.Context(), args[0])
 	}
-	c := group("domain", "Map domains to tenants (add, remove)", add, remove)
+	c := group("domain", "Map domains to tenants (add, remove)",
+		"  tenantgen tenant domain add thor thor.io --primary\n  tenantgen tenant domain remove www.thor.io", add, remove)
 	// On domain itself, so that it may also come before the verb.
 	c.PersistentFlags().BoolVar(&primary, "primary", false, "make it the tenant's primary domain")
 	return c

@@ -45,6 +45,13 @@ func TestInitNewcomerPath(t *testing.T) {
 	sh("go", "generate", "./...")
 	sh("go", "build", "./...")
 	sh("go", "vet", "./...")
+	// Run as a tool, tenantgen is a dependency in the build info.
+	version := exec.Command("go", "tool", "tenantgen", "version")
+	version.Dir = dir
+	version.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	if out, err := version.CombinedOutput(); err != nil || !strings.Contains(string(out), "tenantgen v0.0.0-00010101000000-000000000000 => "+repo+"\n") || !strings.Contains(string(out), "\nsqlc v1.31.1\n") {
+		t.Errorf("go tool tenantgen version: %v\n%s", err, out)
+	}
 	for _, f := range []string{"internal/db/db.go", "internal/db/polls.sql.go", "internal/db/migrations/tenant/00001_init.sql", "internal/db/migrations/shared/00001_init.sql"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s", f)

@@ -167,10 +167,11 @@ func unknownCommand(cmd *cobra.Command, name string) error {
 
 // group makes a command that only holds subcommands: run alone or with an
 // unknown subcommand it is a usage error.
-func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+func group(use, short, example string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
-		Use:   use,
-		Short: short,
+		Use:     use,
+		Short:   short,
+		Example: example,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return unknownCommand(cmd, args[0])

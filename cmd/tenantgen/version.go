@@ -60,7 +60,7 @@ func readVersions() versions {
 func moduleVersion(m *debug.Module, settings []debug.BuildSetting) string {
 	if m.Replace != nil {
 		r := m.Replace.Path
-		if m.Replace.Version != "" {
+		if v := m.Replace.Version; v != "" && v != "(devel)" { // a directory has none
 			r += " " + m.Replace.Version
 		}
 		return m.Version + " => " + r
