@@ -86,9 +86,10 @@ func report(e *env, cmd *cobra.Command, err error) int {
 	case errors.Is(err, errProblems):
 		return exitProblems
 	case errors.As(err, &ue):
-		if ue.msg != "" {
-			fmt.Fprintf(e.stderr, "tenantgen: %s\n", ue.msg)
+		if ue.msg == "" {
+			return exitUsage // the help was printed instead
 		}
+		fmt.Fprintf(e.stderr, "tenantgen: %s\n", ue.msg)
 		if cmd != nil {
 			use := cmd.UseLine()
 			if cmd.HasAvailableSubCommands() {
