@@ -39,6 +39,9 @@ type Output struct {
 	Root  string // the config file's directory, absolute: Diff's paths are below it
 	Files []File
 	Model *scope.Model
+	// Tombstones are the stale Go files Write emptied rather than deleted
+	// because go generate was running it (see removeStale).
+	Tombstones []string
 }
 
 // Options tune a run.

@@ -96,8 +96,12 @@ func (o *Output) Write() (changed int, err error) {
 	todo = nil
 	underGoGenerate := os.Getenv("GOFILE") != "" && os.Getenv("GOPACKAGE") != ""
 	for _, p := range o.stale() {
-		if err := removeStale(p, underGoGenerate); err != nil {
+		buried, err := removeStale(p, underGoGenerate)
+		if err != nil {
 			return changed, err
+		}
+		if buried {
+			o.Tombstones = append(o.Tombstones, p)
 		}
 		changed++
 	}
@@ -110,14 +114,14 @@ func (o *Output) Write() (changed int, err error) {
 // reads each one for //go:generate lines, failing the whole run on a file
 // that has gone. A tombstone still reads, builds into nothing, and is no
 // longer listed (build-ignored files are not), so the next run deletes it.
-func removeStale(path string, underGoGenerate bool) error {
+func removeStale(path string, underGoGenerate bool) (buried bool, err error) {
 	if underGoGenerate && strings.HasSuffix(path, ".go") && !isTombstone(path) {
-		return os.WriteFile(path, []byte(tombstone), 0o644)
+		return true, os.WriteFile(path, []byte(tombstone), 0o644)
 	}
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-		return err
+		return false, err
 	}
-	return nil
+	return false, nil
 }
 
 // tombstone replaces a stale Go file while go generate runs.
@@ -137,7 +141,8 @@ func isTombstone(path string) bool {
 
 // Diff returns a unified diff from the files on disk to the output; empty
 // when they are current. It applies with git apply and patch -p1 (see
-// patchPath for where). Tombstones count as deleted already.
+// patchPath for where). A stale tombstone counts as deleted already: the
+// next generate deletes it, and nothing builds it meanwhile.
 func (o *Output) Diff() (string, error) {
 	var b strings.Builder
 	for _, f := range o.Files {
@@ -150,9 +155,6 @@ func (o *Output) Diff() (string, error) {
 			return "", err
 		case bytes.Equal(old, f.Content):
 			continue
-		}
-		if string(old) == tombstone {
-			old = nil // applies as a new file once the tombstone is gone
 		}
 		o.writeDiff(&b, f.Path, old, f.Content)
 	}

@@ -107,6 +107,9 @@ func runGenerate(e *env, cfg *config.Config, force bool) error {
 		return err
 	}
 	st.save()
+	if len(out.Tombstones) > 0 {
+		fmt.Fprintf(e.stderr, "tenantgen: note: %d stale file(s) emptied into build-ignored stubs instead of deleted, as go generate reads them after this run; the next generate deletes them\n", len(out.Tombstones))
+	}
 	if n > 0 {
 		// Relative to the config, not the working directory: go generate
 		// runs in the package's directory, where it would say ".".
