@@ -146,7 +146,8 @@ func newDiff(e *env) *cobra.Command {
 		Use:   "diff [-f tenantgen.yaml]",
 		Short: "Exit 1 with a unified diff when the generated files are stale",
 		Long: `Prints, as a patch that git apply and patch -p1 accept from the working
-directory, what generate would change, and exits 1 when that is anything.`,
+directory (from the config's directory when the generated package is not
+below it), what generate would change, and exits 1 when that is anything.`,
 		Example: `  tenantgen diff            # in CI: fails when someone forgot to generate
   tenantgen diff | git apply`,
 		Args: noArgs,
