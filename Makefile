@@ -27,10 +27,15 @@ bench:
 	$(GO) run ./internal/bench/cmd/tenantgen-bench -out BENCHMARKS.md $(BENCHFLAGS)
 
 # The tour: migrates, creates thor and potter (idempotently) and serves the
-# polls API on $(ADDR) against $(DATABASE_URL).
+# polls API on $(ADDR) (default 127.0.0.1:8080) against $(DATABASE_URL),
+# default a tenantgen_demo database on the local server, created when the
+# URL names one that does not exist.
+DEMO_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tenantgen_demo?sslmode=disable
 demo:
 	./scripts/ensure-postgres.sh
-	$(GO) run ./example/polls/cmd/polls
+	DATABASE_URL="$${DATABASE_URL:-$(DEMO_DATABASE_URL)}"; \
+	$(GO) run ./scripts/demodb "$$DATABASE_URL" && \
+	DATABASE_URL="$$DATABASE_URL" $(GO) run ./example/polls/cmd/polls
 
 # The Citus suites: the three-node cluster of ../shared/citus is started
 # (about 15-19 s fresh, under 2 s when up), then the tests run with their

@@ -5,6 +5,7 @@
 package gen
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,8 +36,12 @@ type File struct {
 // Output is everything one config generates.
 type Output struct {
 	Dir   string // the generated package's directory, absolute
+	Root  string // the config file's directory, absolute: Diff's paths are below it
 	Files []File
 	Model *scope.Model
+	// Tombstones are the stale Go files Write emptied rather than deleted
+	// because go generate was running it (see removeStale).
+	Tombstones []string
 }
 
 // Options tune a run.
@@ -50,23 +55,25 @@ type Options struct {
 func Generate(cfg *config.Config, opts Options) (*Output, error) {
 	// The Go side starts first: its slowest part, sqlc, needs none of the
 	// schema analysis, so the two run at once.
-	var finish func(*scope.Model) ([]File, error)
+	var finish func(*scope.Model, bool) ([]File, error)
 	if !opts.SchemaOnly && goHook != nil {
 		finish = goHook(cfg)
 	}
-	model, err := LoadSchema(cfg)
+	model, err := loadSchema(cfg)
 	if err != nil {
-		if finish != nil {
-			finish(nil) // waits for, and discards, the started work
+		if finish == nil {
+			return nil, err
 		}
-		return nil, err
+		// The query errors too, all at once: schema first, then queries.
+		_, qerr := finish(model, false)
+		return nil, joinDiags(err, qerr)
 	}
-	out := &Output{Dir: cfg.Abs(cfg.Out), Model: model}
+	out := &Output{Dir: cfg.Abs(cfg.Out), Root: cfg.Dir, Model: model}
 	for _, f := range migrations.Build(model) {
 		out.Files = append(out.Files, File{Path: filepath.Join(out.Dir, filepath.FromSlash(f.Path)), Content: f.Content})
 	}
 	if finish != nil {
-		files, err := finish(model)
+		files, err := finish(model, true)
 		if err != nil {
 			return nil, err
 		}
@@ -77,9 +84,11 @@ func Generate(cfg *config.Config, opts Options) (*Output, error) {
 }
 
 // GoGenerator starts generating the Go package of cfg and returns the
-// function that completes it once the schema is analysed; given a nil model
-// it only waits for the started work.
-type GoGenerator func(cfg *Config) (finish func(*scope.Model) ([]File, error))
+// function that completes it once the schema is analysed. When the schema
+// has errors, finish gets valid false and what of the model could be
+// analysed (nil when the files could not be read): it then only reports
+// the errors of the query files, which need no model to be found.
+type GoGenerator func(cfg *Config) (finish func(model *scope.Model, valid bool) ([]File, error))
 
 // Config is tenantgen.yaml, re-exported for GoGenerator.
 type Config = config.Config
@@ -91,8 +100,31 @@ var goHook GoGenerator
 // SetGoGenerator installs the Go emitter.
 func SetGoGenerator(g GoGenerator) { goHook = g }
 
+// joinDiags puts the query diagnostics after the schema ones; an error
+// that is not a diagnostic (a file that cannot be read) wins alone.
+func joinDiags(schemaErr, queryErr error) error {
+	var s, q diag.List
+	if queryErr == nil || !errors.As(schemaErr, &s) {
+		return schemaErr
+	}
+	if !errors.As(queryErr, &q) {
+		return queryErr
+	}
+	return append(append(diag.List(nil), s...), q...)
+}
+
 // LoadSchema parses and analyses the schema files of cfg.
 func LoadSchema(cfg *config.Config) (*scope.Model, error) {
+	model, err := loadSchema(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return model, nil
+}
+
+// loadSchema is LoadSchema, returning the model analysed so far along with
+// the diagnostics.
+func loadSchema(cfg *config.Config) (*scope.Model, error) {
 	dir := cfg.Abs(cfg.Schema)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -128,7 +160,7 @@ func LoadSchema(cfg *config.Config) (*scope.Model, error) {
 	}
 	model := scope.Analyse(files, &diags)
 	if err := diags.Err(); err != nil {
-		return nil, err
+		return model, err
 	}
 	return model, nil
 }

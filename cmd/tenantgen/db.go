@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,41 +13,44 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/tenantgen/tenantgen/gen/config"
 	"github.com/tenantgen/tenantgen/runtime"
 )
 
-func init() {
-	register(command{"migrate", "[--shared | --tenants] [--tenant NAME ...] [--parallel N] [--dry-run] [--fail-fast] [--down-to V]", "apply migrations: shared first, then every tenant", runMigrate})
-	register(command{"tenant", "create|list|drop|domain ...", "create, list and drop tenants, map domains", runTenant})
-	register(command{"status", "[--json]", "show the shared version and each tenant's, with pending counts", runStatus})
-}
-
 // dbFlags are the flags of commands that talk to the database.
 type dbFlags struct {
-	url, config *string
+	url    string
+	config *configFlag
 }
 
-func addDBFlags(fs *flag.FlagSet) dbFlags {
-	return dbFlags{
-		url:    fs.String("database-url", "", "PostgreSQL URL (default $DATABASE_URL)"),
-		config: fs.String("f", config.DefaultFile, "config file, for the generated migration sets"),
-	}
+func addDBFlags(c *cobra.Command) *dbFlags {
+	f := &dbFlags{config: addConfigFlag(c, "config file, for the generated migration sets")}
+	c.Flags().StringVar(&f.url, "database-url", "", "PostgreSQL URL (default $DATABASE_URL)")
+	return f
 }
 
-// open connects the runtime with the migration sets of the config's package.
-func (f dbFlags) open(ctx context.Context, needMigrations bool) (*runtime.DB, error) {
-	url := *f.url
-	if url == "" {
-		url = os.Getenv("DATABASE_URL")
+// databaseURL is --database-url, else $DATABASE_URL.
+func (f *dbFlags) databaseURL() (string, error) {
+	if f.url != "" {
+		return f.url, nil
 	}
-	if url == "" {
-		return nil, usageError{"no database: pass --database-url or set DATABASE_URL"}
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	return "", usagef("no database: pass --database-url or set DATABASE_URL")
+}
+
+// open connects the runtime with the migration sets of the config's
+// package; commands that need no migrations work without a config.
+func (f *dbFlags) open(ctx context.Context, needMigrations bool) (*runtime.DB, error) {
+	url, err := f.databaseURL()
+	if err != nil {
+		return nil, err
 	}
 	var migs runtime.Migrations
-	cfg, err := config.Load(*f.config)
+	cfg, err := f.config.load()
 	switch {
 	case err == nil:
 		dir := cfg.Abs(cfg.Out)
@@ -61,40 +64,59 @@ func (f dbFlags) open(ctx context.Context, needMigrations bool) (*runtime.DB, er
 	return runtime.Open(ctx, url, runtime.WithMigrations(migs), runtime.WithLogger(logger))
 }
 
-type stringList []string
+// migrateOpts are migrate's flags.
+type migrateOpts struct {
+	shared, tenantsOnly, dry, failFast bool
+	names                              []string
+	parallel                           int
+	downTo                             int64
+}
 
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
-
-func runMigrate(ctx context.Context, e *env, args []string) error {
-	fs := flags(e, "migrate")
-	df := addDBFlags(fs)
-	shared := fs.Bool("shared", false, "migrate public only")
-	tenantsOnly := fs.Bool("tenants", false, "migrate tenant schemas only")
-	var names stringList
-	fs.Var(&names, "tenant", "migrate this tenant only (repeatable)")
-	parallel := fs.Int("parallel", 4, "tenants migrated at once")
-	dry := fs.Bool("dry-run", false, "show what would run")
-	failFast := fs.Bool("fail-fast", false, "stop at the first failing tenant")
-	downTo := fs.Int64("down-to", -1, "migrate tenants down to this version")
-	if err := parse(fs, args); err != nil {
-		return err
+func newMigrate(e *env) *cobra.Command {
+	var o migrateOpts
+	c := &cobra.Command{
+		Use:   "migrate [--shared | --tenants] [--tenant NAME ...] [--parallel N] [--dry-run] [--fail-fast] [--down-to V]",
+		Short: "Apply migrations: shared first, then every tenant",
+		Long: `With no flag, migrates public first (tenantgen's registry, then your shared
+set) and then every tenant schema, N at a time. Failed tenants are listed and
+the exit code is 1; the other tenants are migrated, and a rerun resumes.`,
+		Example: `  tenantgen migrate
+  tenantgen migrate --tenants --parallel 16
+  tenantgen migrate --tenant thor --dry-run
+  tenantgen migrate --tenant thor --down-to 1`,
+		Args: noArgs,
 	}
+	df := addDBFlags(c)
+	fl := c.Flags()
+	fl.BoolVar(&o.shared, "shared", false, "migrate public only")
+	fl.BoolVar(&o.tenantsOnly, "tenants", false, "migrate tenant schemas only")
+	fl.StringArrayVar(&o.names, "tenant", nil, "migrate this tenant only (repeatable)")
+	fl.IntVar(&o.parallel, "parallel", 4, "tenants migrated at once")
+	fl.BoolVar(&o.dry, "dry-run", false, "show what would run")
+	fl.BoolVar(&o.failFast, "fail-fast", false, "stop at the first failing tenant")
+	fl.Int64Var(&o.downTo, "down-to", -1, "migrate tenants down to this version")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		return runMigrate(cmd.Context(), e, df, o)
+	}
+	return c
+}
+
+func runMigrate(ctx context.Context, e *env, df *dbFlags, o migrateOpts) error {
 	switch {
-	case *shared && (*tenantsOnly || len(names) > 0):
-		return usageError{"--shared excludes --tenants and --tenant"}
-	case *parallel < 1:
-		return usageError{"--parallel must be at least 1"}
-	case *downTo >= 0 && *shared:
-		return usageError{"--down-to applies to tenants"}
+	case o.shared && (o.tenantsOnly || len(o.names) > 0):
+		return usagef("--shared excludes --tenants and --tenant")
+	case o.parallel < 1:
+		return usagef("--parallel must be at least 1")
+	case o.downTo >= 0 && o.shared:
+		return usagef("--down-to applies to tenants")
 	}
 	db, err := df.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if !*tenantsOnly && len(names) == 0 && *downTo < 0 {
-		if *dry {
+	if !o.tenantsOnly && len(o.names) == 0 && o.downTo < 0 {
+		if o.dry {
 			fmt.Fprintln(e.stdout, "shared: would apply pending shared migrations")
 		} else {
 			n, err := db.MigrateShared(ctx)
@@ -104,15 +126,15 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "shared: %d migration(s) applied\n", n)
 		}
 	}
-	if *shared {
+	if o.shared {
 		return nil
 	}
-	opts := runtime.MigrateOptions{Parallel: *parallel, DryRun: *dry, FailFast: *failFast}
-	if len(names) > 0 {
-		opts.Tenants = names
+	opts := runtime.MigrateOptions{Parallel: o.parallel, DryRun: o.dry, FailFast: o.failFast}
+	if len(o.names) > 0 {
+		opts.Tenants = o.names
 	}
-	if *downTo >= 0 {
-		opts.DownTo = downTo
+	if o.downTo >= 0 {
+		opts.DownTo = &o.downTo
 	}
 	start := time.Now()
 	opts.Progress = progressPrinter(e.stderr, start)
@@ -122,13 +144,13 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "tenants: %d total, %d up to date, %d migrated, %d failed (target version %d, %s)\n",
 		rep.Total, rep.UpToDate, len(rep.Results)-len(rep.Failed()), len(rep.Failed()), rep.Target, time.Since(start).Round(time.Millisecond))
-	if *dry {
+	if o.dry {
 		for _, r := range rep.Results {
 			fmt.Fprintf(e.stdout, "  %s: %d -> %d\n", r.Tenant, r.From, r.To)
 		}
 	}
 	if failed := rep.Failed(); len(failed) > 0 {
-		fmt.Fprintln(e.stderr, "failed tenants (rerun to resume):")
+		fmt.Fprintln(e.stderr, "tenantgen: failed tenants (rerun to resume):")
 		for _, r := range failed {
 			fmt.Fprintf(e.stderr, "  %s (at version %d): %v\n", r.Tenant, r.To, r.Err)
 		}
@@ -167,24 +189,34 @@ func progressPrinter(w io.Writer, start time.Time) func(done, total, failed int)
 	}
 }
 
-func runTenant(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		return usageError{"missing subcommand: create, list, drop, domain"}
+func newTenant(e *env) *cobra.Command {
+	return group("tenant", "Create, list and drop tenants, map their domains",
+		`  tenantgen tenant create thor --domain thor.polls.local
+  tenantgen tenant list
+  tenantgen tenant domain add thor thor.io --primary
+  tenantgen tenant drop thor --confirm thor`,
+		newTenantCreate(e), newTenantList(e), newTenantDrop(e), newTenantDomain(e))
+}
+
+func newTenantCreate(e *env) *cobra.Command {
+	var domains []string
+	c := &cobra.Command{
+		Use:   "create NAME... [--domain D ...]",
+		Short: "Create tenants: schema, every tenant migration, registry row, domains",
+		Long: `Creates each tenant's schema, applies the tenant migration set to it, and
+registers it with its domains (the first is primary), all or nothing per
+tenant. Names are lower-case identifiers: letters, digits and _.`,
+		Example: `  tenantgen tenant create thor --domain thor.polls.local
+  tenantgen tenant create potter loki`,
 	}
-	sub, args := args[0], args[1:]
-	fs := flags(e, "tenant "+sub)
-	df := addDBFlags(fs)
-	switch sub {
-	case "create":
-		var domains stringList
-		fs.Var(&domains, "domain", "domain of the tenant (repeatable; the first is primary)")
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		names, err := tenantArgs(fs)
+	df := addDBFlags(c)
+	c.Flags().StringArrayVar(&domains, "domain", nil, "domain of the tenant (repeatable; the first is primary)")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		names, err := tenantArgs(args)
 		if err != nil {
 			return err
 		}
+		ctx := cmd.Context()
 		db, err := df.open(ctx, true)
 		if err != nil {
 			return err
@@ -198,36 +230,60 @@ func runTenant(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "created tenant %s (%s)\n", t, time.Since(start).Round(time.Millisecond))
 		}
 		return nil
-	case "drop":
-		confirm := fs.String("confirm", "", "the tenant's name again: dropping deletes all its data")
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		names, err := tenantArgs(fs)
+	}
+	return c
+}
+
+func newTenantDrop(e *env) *cobra.Command {
+	var confirm string
+	c := &cobra.Command{
+		Use:     "drop NAME --confirm NAME",
+		Short:   "Drop a tenant's schema, with all its data, and its registry rows",
+		Example: "  tenantgen tenant drop loki --confirm loki",
+	}
+	df := addDBFlags(c)
+	c.Flags().StringVar(&confirm, "confirm", "", "the tenant's name again: dropping deletes all its data")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		names, err := tenantArgs(args)
 		if err != nil {
 			return err
 		}
 		if len(names) != 1 {
-			return usageError{"drop one tenant at a time"}
+			return usagef("drop one tenant at a time")
 		}
-		if *confirm != names[0].Name() {
-			return usageError{fmt.Sprintf("dropping %s deletes its schema and all its data: repeat its name with --confirm %s", names[0], names[0])}
+		if confirm != names[0].Name() {
+			return usagef("dropping %s deletes its schema and all its data: repeat its name with --confirm %s", names[0], names[0])
 		}
+		ctx := cmd.Context()
 		db, err := df.open(ctx, false)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		if err := db.DropTenant(ctx, names[0], *confirm); err != nil {
+		if err := db.DropTenant(ctx, names[0], confirm); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "dropped tenant %s\n", names[0])
 		return nil
-	case "list":
-		asJSON := fs.Bool("json", false, "print JSON")
-		if err := parse(fs, args); err != nil {
-			return err
-		}
+	}
+	return c
+}
+
+func newTenantList(e *env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "list [--json]",
+		Short: "List the registry: tenants, their state, database and domains",
+		Long: `Lists every registered tenant. The primary domain is starred. --json prints
+an array of {"name", "database", "state", "created_at", "domains": [{"domain",
+"primary"}]}.`,
+		Example: "  tenantgen tenant list\n  tenantgen tenant list --json",
+		Args:    noArgs,
+	}
+	df := addDBFlags(c)
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
 		db, err := df.open(ctx, false)
 		if err != nil {
 			return err
@@ -237,91 +293,112 @@ func runTenant(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			type dom struct {
-				Domain  string `json:"domain"`
-				Primary bool   `json:"primary"`
+		if asJSON {
+			return printTenantsJSON(e.stdout, infos)
+		}
+		return printTenants(e.stdout, infos)
+	}
+	return c
+}
+
+func printTenantsJSON(w io.Writer, infos []runtime.TenantInfo) error {
+	type dom struct {
+		Domain  string `json:"domain"`
+		Primary bool   `json:"primary"`
+	}
+	type row struct {
+		Name     string    `json:"name"`
+		Database string    `json:"database"`
+		State    string    `json:"state"`
+		Created  time.Time `json:"created_at"`
+		Domains  []dom     `json:"domains"`
+	}
+	out := []row{}
+	for _, ti := range infos {
+		r := row{Name: ti.Tenant.Name(), Database: ti.Database, State: string(ti.State), Created: ti.CreatedAt, Domains: []dom{}}
+		for _, d := range ti.Domains {
+			r.Domains = append(r.Domains, dom{d.Name, d.Primary})
+		}
+		out = append(out, r)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func printTenants(w io.Writer, infos []runtime.TenantInfo) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "TENANT\tSTATE\tDATABASE\tDOMAINS")
+	for _, ti := range infos {
+		var ds []string
+		for _, d := range ti.Domains {
+			s := d.Name
+			if d.Primary {
+				s += "*"
 			}
-			type row struct {
-				Name     string    `json:"name"`
-				Database string    `json:"database"`
-				State    string    `json:"state"`
-				Created  time.Time `json:"created_at"`
-				Domains  []dom     `json:"domains"`
-			}
-			out := []row{}
-			for _, ti := range infos {
-				r := row{Name: ti.Tenant.Name(), Database: ti.Database, State: string(ti.State), Created: ti.CreatedAt, Domains: []dom{}}
-				for _, d := range ti.Domains {
-					r.Domains = append(r.Domains, dom{d.Name, d.Primary})
-				}
-				out = append(out, r)
-			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(out)
+			ds = append(ds, s)
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TENANT\tSTATE\tDATABASE\tDOMAINS")
-		for _, ti := range infos {
-			var ds []string
-			for _, d := range ti.Domains {
-				s := d.Name
-				if d.Primary {
-					s += "*"
-				}
-				ds = append(ds, s)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ti.Tenant, ti.State, ti.Database, strings.Join(ds, " "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ti.Tenant, ti.State, ti.Database, strings.Join(ds, " "))
+	}
+	return tw.Flush()
+}
+
+func newTenantDomain(e *env) *cobra.Command {
+	var primary bool
+	add := &cobra.Command{
+		Use:     "add TENANT DOMAIN [--primary]",
+		Short:   "Map a domain to a tenant",
+		Example: "  tenantgen tenant domain add thor thor.io --primary",
+	}
+	addDF := addDBFlags(add)
+	add.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) != 2 {
+			return usagef("name the tenant and the domain")
 		}
-		return tw.Flush()
-	case "domain":
-		primary := fs.Bool("primary", false, "make it the tenant's primary domain")
-		// The verb may come before the flags (domain add --primary thor x)
-		// or after them (domain --primary add thor x).
-		verb := ""
-		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-			verb, args = args[0], args[1:]
+		t, err := runtime.ParseTenant(args[0])
+		if err != nil {
+			return usageError{err.Error()}
 		}
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		rest := fs.Args()
-		if verb == "" && len(rest) > 0 {
-			verb = rest[0]
-			if err := parse(fs, rest[1:]); err != nil { // flags after the verb
-				return err
-			}
-			rest = fs.Args()
-		}
-		switch {
-		case verb == "add" && len(rest) == 2, verb == "remove" && len(rest) == 1:
-		default:
-			return usageError{"usage: tenant domain add [--primary] TENANT DOMAIN | tenant domain remove DOMAIN"}
-		}
-		db, err := df.open(ctx, false)
+		db, err := addDF.open(cmd.Context(), false)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		if verb == "remove" {
-			return db.RemoveDomain(ctx, rest[0])
-		}
-		t, err := runtime.ParseTenant(rest[0])
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		return db.AddDomain(ctx, t, rest[1], *primary)
+		return db.AddDomain(cmd.Context(), t, args[1], primary)
 	}
-	return usageError{fmt.Sprintf("unknown subcommand %q: use create, list, drop, domain", sub)}
+	remove := &cobra.Command{
+		Use:     "remove DOMAIN",
+		Short:   "Unmap a domain",
+		Example: "  tenantgen tenant domain remove www.thor.io",
+	}
+	removeDF := addDBFlags(remove)
+	remove.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usagef("name one domain")
+		}
+		if primary {
+			return usagef("--primary applies to domain add")
+		}
+		db, err := removeDF.open(cmd.Context(), false)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return db.RemoveDomain(cmd.Context(), args[0])
+	}
+	c := group("domain", "Map domains to tenants (add, remove)",
+		"  tenantgen tenant domain add thor thor.io --primary\n  tenantgen tenant domain remove www.thor.io", add, remove)
+	// On domain itself, so that it may also come before the verb.
+	c.PersistentFlags().BoolVar(&primary, "primary", false, "make it the tenant's primary domain")
+	return c
 }
 
-func tenantArgs(fs *flag.FlagSet) ([]runtime.Tenant, error) {
-	if fs.NArg() == 0 {
-		return nil, usageError{"name at least one tenant"}
+func tenantArgs(args []string) ([]runtime.Tenant, error) {
+	if len(args) == 0 {
+		return nil, usagef("name at least one tenant")
 	}
 	var out []runtime.Tenant
-	for _, a := range fs.Args() {
+	for _, a := range args {
 		t, err := runtime.ParseTenant(a)
 		if err != nil {
 			return nil, usageError{err.Error()}
@@ -331,29 +408,57 @@ func tenantArgs(fs *flag.FlagSet) ([]runtime.Tenant, error) {
 	return out, nil
 }
 
-func runStatus(ctx context.Context, e *env, args []string) error {
-	fs := flags(e, "status")
-	df := addDBFlags(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
-		return err
+func newStatus(e *env) *cobra.Command {
+	var asJSON, check bool
+	c := &cobra.Command{
+		Use:   "status [--json] [--check]",
+		Short: "Show the shared version and each tenant's, with pending counts",
+		Long: `Shows the version of the shared set in public and of the tenant set in every
+registered tenant, against the generated migration files.
+
+--check exits 1 when public has pending migrations or any tenant is behind,
+ahead of the files, or not active (a create or drop that failed): a gate for
+CI and deploys. --json prints the status as one object; see the README.`,
+		Example: "  tenantgen status\n  tenantgen status --check --json",
+		Args:    noArgs,
 	}
-	db, err := df.open(ctx, true)
-	if err != nil {
-		return err
+	df := addDBFlags(c)
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&check, "check", false, "exit 1 unless every schema is at the files' version and every tenant active")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		db, err := df.open(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		st, err := db.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(st); err != nil {
+				return err
+			}
+		} else if err := printStatus(e.stdout, st); err != nil {
+			return err
+		}
+		if check {
+			if why := statusProblems(st); why != "" {
+				fmt.Fprintf(e.stderr, "tenantgen: status check failed: %s\n", why)
+				return errProblems
+			}
+		}
+		return nil
 	}
-	defer db.Close()
-	st, err := db.Status(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}
-	fmt.Fprintf(e.stdout, "shared: version %d of %d (%d pending)\n", st.Shared.Version, st.Shared.Latest, st.Shared.Pending)
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	return c
+}
+
+func printStatus(w io.Writer, st *runtime.FleetStatus) error {
+	fmt.Fprintf(w, "shared: version %d of %d (%d pending)\n", st.Shared.Version, st.Shared.Latest, st.Shared.Pending)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "TENANT\tSTATE\tVERSION\tLATEST\tPENDING\tNOTE")
 	for _, t := range st.Tenants {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Tenant, t.State, t.Version, t.Latest, t.Pending, t.Note)
@@ -361,6 +466,64 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d tenants: %d up to date, %d behind, %d ahead\n", len(st.Tenants), st.UpToDate, st.Behind, st.Ahead)
+	fmt.Fprintf(w, "%d tenants: %d up to date, %d behind, %d ahead\n", len(st.Tenants), st.UpToDate, st.Behind, st.Ahead)
 	return nil
+}
+
+// table aligns tab-separated columns; Flush writes them to w without the
+// trailing blanks of empty last columns.
+type table struct {
+	*tabwriter.Writer
+	buf bytes.Buffer
+	w   io.Writer
+}
+
+func newTable(w io.Writer) *table {
+	t := &table{w: w}
+	t.Writer = tabwriter.NewWriter(&t.buf, 0, 4, 2, ' ', 0)
+	return t
+}
+
+func (t *table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	for _, l := range strings.SplitAfter(t.buf.String(), "\n") {
+		if l == "" {
+			continue
+		}
+		if _, err := io.WriteString(t.w, strings.TrimRight(l, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statusProblems says what makes status --check fail; "" when nothing.
+func statusProblems(st *runtime.FleetStatus) string {
+	var why []string
+	if st.Shared.Pending > 0 {
+		why = append(why, fmt.Sprintf("public has %d pending migration(s)", st.Shared.Pending))
+	}
+	if st.Behind > 0 {
+		why = append(why, fmt.Sprintf("%d tenant(s) behind", st.Behind))
+	}
+	if st.Ahead > 0 {
+		why = append(why, fmt.Sprintf("%d tenant(s) ahead of the files", st.Ahead))
+	}
+	var inactive []string
+	for _, t := range st.Tenants {
+		// Suspended and spare tenants are migrated like active ones;
+		// any other state (creating, dropping) is a lifecycle step that
+		// did not finish.
+		switch t.State {
+		case runtime.StateActive, runtime.StateSuspended, runtime.StateSpare:
+		default:
+			inactive = append(inactive, t.Tenant+" ("+string(t.State)+")")
+		}
+	}
+	if len(inactive) > 0 {
+		why = append(why, "unfinished: "+strings.Join(inactive, ", "))
+	}
+	return strings.Join(why, "; ")
 }

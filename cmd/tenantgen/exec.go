@@ -13,26 +13,45 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/spf13/cobra"
 
 	"github.com/tenantgen/tenantgen/runtime"
 )
 
-func init() {
-	register(command{"psql", "--tenant NAME [--database-url URL] [-- PSQL-ARGS...]", "run psql in a tenant's schema (search_path NAME, public)", runPsql})
-	register(command{"exec", "--tenant NAME [--database-url URL] -- CMD [ARGS...]", "run a command connected to a tenant's schema, like django's tenant_command", runExec})
+func newPsql(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "psql --tenant NAME [-- PSQL-ARGS...]",
+		Short: "Run psql in a tenant's schema (search_path NAME, public)",
+		Long: `Runs psql connected to the database with search_path set to the tenant's
+schema, then public (through PGOPTIONS). psql's own flags go after --.`,
+		Example: `  tenantgen psql --tenant thor
+  tenantgen psql --tenant thor -- -c 'SELECT count(*) FROM questions'`,
+	}
+	return inTenant(e, c, true)
 }
 
-// exitStatus makes run exit with a command's own status.
-type exitStatus int
-
-func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
-
-func runPsql(ctx context.Context, e *env, args []string) error {
-	return runInTenant(ctx, e, "psql", args, true)
+func newExec(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "exec --tenant NAME -- CMD [ARGS...]",
+		Short: "Run a command connected to a tenant's schema, like django's tenant_command",
+		Long: `Runs CMD with the environment of a libpq client connected to the database
+in the tenant's schema: PGOPTIONS sets search_path to the tenant, then public;
+PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE and DATABASE_URL
+come from the database URL. The exit status is the command's.`,
+		Example: `  tenantgen exec --tenant thor -- pg_dump --schema thor
+  tenantgen exec --tenant thor -- go run ./cmd/backfill`,
+	}
+	return inTenant(e, c, false)
 }
 
-func runExec(ctx context.Context, e *env, args []string) error {
-	return runInTenant(ctx, e, "exec", args, false)
+func inTenant(e *env, c *cobra.Command, psql bool) *cobra.Command {
+	df := addDBFlags(c)
+	var tenant string
+	c.Flags().StringVar(&tenant, "tenant", "", "the tenant whose schema comes first in search_path")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		return runInTenant(cmd.Context(), e, df, tenant, args, psql)
+	}
+	return c
 }
 
 // runInTenant runs a command with the environment of a libpq client
@@ -41,29 +60,22 @@ func runExec(ctx context.Context, e *env, args []string) error {
 // already holds), PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and
 // PGSSLMODE come from the database URL, and DATABASE_URL is the URL. libpq
 // and pgx both read PGOPTIONS unless the connection string sets options.
-func runInTenant(ctx context.Context, e *env, name string, args []string, psql bool) error {
-	fs := flags(e, name)
-	df := addDBFlags(fs)
-	tenant := fs.String("tenant", "", "the tenant whose schema comes first in search_path")
-	if err := parse(fs, args); err != nil {
-		return err
+func runInTenant(ctx context.Context, e *env, df *dbFlags, tenant string, argv []string, psql bool) error {
+	if tenant == "" {
+		return usagef("--tenant is required")
 	}
-	if *tenant == "" {
-		return usageError{"--tenant is required"}
-	}
-	t, err := runtime.ParseTenant(*tenant)
+	t, err := runtime.ParseTenant(tenant)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	argv := fs.Args()
 	if psql {
 		argv = append([]string{"psql"}, argv...)
 	} else if len(argv) == 0 {
-		return usageError{"name the command to run, after --"}
+		return usagef("name the command to run, after --")
 	}
-	dbURL := *df.url
-	if dbURL == "" {
-		dbURL = os.Getenv("DATABASE_URL")
+	dbURL, err := df.databaseURL()
+	if err != nil {
+		return err
 	}
 	db, err := df.open(ctx, false)
 	if err != nil {
@@ -74,25 +86,25 @@ func runInTenant(ctx context.Context, e *env, name string, args []string, psql b
 	db.Close()
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("tenantgen %s: tenant %s: %w", name, t, runtime.ErrTenantNotFound)
+		return fmt.Errorf("tenant %s: %w", t, runtime.ErrTenantNotFound)
 	case err != nil:
-		return fmt.Errorf("tenantgen %s: looking up tenant %s: %w", name, t, err)
+		return fmt.Errorf("looking up tenant %s: %w", t, err)
 	case state != "active":
-		fmt.Fprintf(e.stderr, "tenantgen %s: note: tenant %s is %s, not active\n", name, t, state)
+		fmt.Fprintf(e.stderr, "tenantgen: note: tenant %s is %s, not active\n", t, state)
 	}
 	environ, err := tenantEnv(dbURL, t)
 	if err != nil {
 		return err
 	}
 	if connParam(dbURL, "options") != "" {
-		fmt.Fprintf(e.stderr, "tenantgen %s: note: the database URL sets options, which libpq prefers to PGOPTIONS: connect without it to get the tenant's search_path\n", name)
+		fmt.Fprintln(e.stderr, "tenantgen: note: the database URL sets options, which libpq prefers to PGOPTIONS: connect without it to get the tenant's search_path")
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		if psql {
-			fmt.Fprintf(e.stderr, "tenantgen psql: %v\n\thint: install the PostgreSQL client (psql), or use tenantgen exec with another client\n", err)
+			fmt.Fprintf(e.stderr, "tenantgen: %v\n\thint: install the PostgreSQL client (psql), or use tenantgen exec with another client\n", err)
 		} else {
-			fmt.Fprintf(e.stderr, "tenantgen exec: %v\n", err)
+			fmt.Fprintf(e.stderr, "tenantgen: %v\n", err)
 		}
 		return exitStatus(127)
 	}

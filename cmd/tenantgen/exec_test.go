@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -146,6 +147,12 @@ func TestCLITenantsAndMigrate(t *testing.T) {
 		t.Errorf("create: %s", out)
 	}
 	p.must(p.db("tenant", "create", "loki", "select")...)
+	// Flags after the names, as users type them.
+	out = p.must("tenant", "create", "odin", "--domain", "odin.polls.local", "--database-url", p.url, "-f", p.cfg)
+	if !strings.Contains(out, "created tenant odin") || p.int(`SELECT count(*) FROM tenantgen_domains WHERE domain = 'odin.polls.local'`) != 1 {
+		t.Errorf("create with the flag last: %s", out)
+	}
+	p.must("tenant", "drop", "odin", "--confirm", "odin", "--database-url", p.url, "-f", p.cfg)
 	_, errb = p.expect(1, p.db("tenant", "create", "thor")...)
 	if !strings.Contains(errb, "already exists") {
 		t.Errorf("second create: %s", errb)
@@ -191,9 +198,11 @@ func TestCLITenantsAndMigrate(t *testing.T) {
 
 	// status --json
 	var st runtime.FleetStatus
-	if err := json.Unmarshal([]byte(p.must(p.db("status", "--json")...)), &st); err != nil {
+	raw := p.must(p.db("status", "--json")...)
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		t.Fatal(err)
 	}
+
 	if st.Shared.Version != 1 || len(st.Tenants) != 3 || st.UpToDate != 3 || st.Tenants[2].Version != 1 {
 		t.Fatalf("status --json: %+v", st)
 	}
@@ -204,6 +213,16 @@ func TestCLITenantsAndMigrate(t *testing.T) {
 	out = p.must(p.db("status")...)
 	if !strings.Contains(out, "3 tenants: 0 up to date, 3 behind") || !strings.Contains(out, "behind") {
 		t.Errorf("status:\n%s", out)
+	}
+	// status --json has the fields the README documents (note is there
+	// for tenants that are behind).
+	if got, want := jsonKeys(t, p.must(p.db("status", "--json")...)), jsonKeys(t, readmeStatusJSON(t)); got != want {
+		t.Errorf("status --json has the fields %s; the README documents %s", got, want)
+	}
+	// status --check fails while tenants are behind.
+	out, errb = p.expect(1, p.db("status", "--check")...)
+	if !strings.Contains(out, "3 behind") || !strings.Contains(errb, "tenantgen: status check failed: 3 tenant(s) behind") {
+		t.Errorf("status --check, behind:\n%s%s", out, errb)
 	}
 	out = p.must(p.db("migrate", "--dry-run")...)
 	if !strings.Contains(out, "thor: 1 -> 2") || p.version("thor") != 1 {
@@ -242,10 +261,40 @@ DROP TABLE notes;
 	if !strings.Contains(out, "3 total, 3 up to date, 0 migrated") {
 		t.Errorf("no-op:\n%s", out)
 	}
+	p.must(p.db("status", "--check")...)
 	p.must(p.db("migrate", "--down-to", "1", "--tenant", "loki")...)
 	if p.version("loki") != 1 || p.version("thor") != 3 {
 		t.Fatal("--down-to")
 	}
+	// Ahead of the files: a tenant at a version whose file is gone.
+	p.must(p.db("migrate", "--tenant", "loki")...)
+	p.tenantMigration("00004_more.sql", "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")
+	p.must(p.db("migrate", "--tenant", "loki")...)
+	if err := os.Remove(filepath.Join(p.dir, "internal/db/migrations/tenant/00004_more.sql")); err != nil {
+		t.Fatal(err)
+	}
+	var stj runtime.FleetStatus
+	out, errb = p.expect(1, p.db("status", "--check", "--json")...)
+	if err := json.Unmarshal([]byte(out), &stj); err != nil || stj.Ahead != 1 || !strings.Contains(errb, "1 tenant(s) ahead of the files") {
+		t.Errorf("status --check, ahead: %v\n%s%s", err, out, errb)
+	}
+	p.tenantMigration("00004_more.sql", "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")
+	p.must(p.db("migrate", "--tenant", "loki", "--down-to", "3")...)
+	if err := os.Remove(filepath.Join(p.dir, "internal/db/migrations/tenant/00004_more.sql")); err != nil {
+		t.Fatal(err)
+	}
+	// A tenant whose creation failed half-way is not active.
+	if _, err := p.admin.Exec(context.Background(), `UPDATE tenantgen_tenants SET state = 'creating' WHERE name = 'select'`); err != nil {
+		t.Fatal(err)
+	}
+	_, errb = p.expect(1, p.db("status", "--check")...)
+	if !strings.Contains(errb, "unfinished: select (creating)") {
+		t.Errorf("status --check, creating: %s", errb)
+	}
+	if _, err := p.admin.Exec(context.Background(), `UPDATE tenantgen_tenants SET state = 'active' WHERE name = 'select'`); err != nil {
+		t.Fatal(err)
+	}
+	p.must(p.db("status", "--check")...)
 	_, errb = p.expect(1, p.db("migrate", "--tenant", "ghost")...)
 	if !strings.Contains(errb, "not found") {
 		t.Errorf("migrate --tenant ghost: %s", errb)
@@ -357,4 +406,51 @@ func (p *cliProject) dbName() string {
 		p.t.Fatal(err)
 	}
 	return name
+}
+
+// readmeStatusJSON is the README's example of status --json.
+func readmeStatusJSON(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "`tenantgen status --json` prints:\n\n```json\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no status --json example")
+	}
+	return block
+}
+
+// jsonKeys lists the object keys of a JSON document by path, sorted:
+// "ahead behind shared shared.latest ... tenants[].note ...".
+func jsonKeys(t *testing.T, doc string) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+		t.Fatalf("%v:\n%s", err, doc)
+	}
+	seen := map[string]bool{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				seen[prefix+k] = true
+				walk(prefix+k+".", e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(strings.TrimSuffix(prefix, ".")+"[].", e)
+			}
+		}
+	}
+	walk("", v)
+	var keys []string
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, " ")
 }

@@ -1,38 +1,104 @@
 package main
 
 import (
-	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
 
 	"github.com/tenantgen/tenantgen/gen"
 	"github.com/tenantgen/tenantgen/gen/config"
 	_ "github.com/tenantgen/tenantgen/gen/golang" // installs the Go emitter
 )
 
-func init() {
-	register(command{"generate", "[-f tenantgen.yaml]", "check the schema and queries, write migrations and Go code", runGenerate})
-	register(command{"vet", "[-f tenantgen.yaml]", "check the schema and queries without writing anything", runVet})
-	register(command{"diff", "[-f tenantgen.yaml]", "exit 1 with a unified diff when generated files are stale", runDiff})
+// configFlag is -f: the config file, by default the nearest tenantgen.yaml
+// in the working directory or above it, as git and go find theirs.
+type configFlag struct {
+	file string
+	cmd  *cobra.Command
 }
 
-func loadOutput(e *env, name string, args []string) (*gen.Output, error) {
-	fs := flags(e, name)
-	file := fs.String("f", config.DefaultFile, "config file")
-	if err := parse(fs, args); err != nil {
-		return nil, err
+func addConfigFlag(c *cobra.Command, what string) *configFlag {
+	f := &configFlag{cmd: c}
+	c.Flags().StringVarP(&f.file, "file", "f", "", what+" (default: the nearest "+config.DefaultFile+" here or above)")
+	return f
+}
+
+// path finds the config file.
+func (f *configFlag) path() (string, error) {
+	if f.file != "" {
+		if _, err := os.Stat(f.file); err != nil {
+			return "", fmt.Errorf("%s: no such file\n\thint: check the -f path (relative to the working directory)", f.file)
+		}
+		return f.file, nil
 	}
-	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
 	}
-	cfg, err := config.Load(*file)
+	for dir := wd; ; {
+		p := filepath.Join(dir, config.DefaultFile)
+		if _, err := os.Stat(p); err == nil {
+			return gen.DisplayPath(p), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no %s in %s or any directory above it\n\thint: run `tenantgen init` to start a project, or pass -f", config.DefaultFile, wd)
+		}
+		dir = parent
+	}
+}
+
+// load reads the config file.
+func (f *configFlag) load() (*config.Config, error) {
+	p, err := f.path()
 	if err != nil {
 		return nil, err
 	}
-	return gen.Generate(cfg, gen.Options{})
+	return config.Load(p)
 }
 
-func runGenerate(ctx context.Context, e *env, args []string) error {
-	out, err := loadOutput(e, "generate", args)
+func newGenerate(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "generate [-f tenantgen.yaml]",
+		Short: "Check the schema and queries, write the migration sets and the Go package",
+		Long: `Checks every schema and query file and, only when all are correct, writes the
+two migration sets and the Go package (all or nothing). Generated files that
+are no longer generated are removed; files tenantgen did not write are never
+touched.
+
+A generate that finds the project as the last one left it (the same config,
+schema and query files, output files and tenantgen binary, by content hash)
+does nothing; --force runs it anyway.`,
+		Example: `  tenantgen generate
+  tenantgen generate -f services/billing/tenantgen.yaml
+  //go:generate go tool tenantgen generate -f ../../tenantgen.yaml`,
+		Args: noArgs,
+	}
+	cf := addConfigFlag(c, "config file")
+	var force bool
+	c.Flags().BoolVar(&force, "force", false, "regenerate even when nothing changed since the last generate")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		cfg, err := cf.load()
+		if err != nil {
+			return err
+		}
+		return runGenerate(e, cfg, force)
+	}
+	return c
+}
+
+// fullRuns counts the runs that did not stop at the stamp, for the tests.
+var fullRuns int
+
+func runGenerate(e *env, cfg *config.Config, force bool) error {
+	st := newStamp(cfg)
+	if !force && st.current() {
+		return nil
+	}
+	fullRuns++
+	out, err := gen.Generate(cfg, gen.Options{})
 	if err != nil {
 		return err
 	}
@@ -40,30 +106,76 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	st.save()
+	if len(out.Tombstones) > 0 {
+		fmt.Fprintf(e.stderr, "tenantgen: note: %d stale file(s) emptied into build-ignored stubs instead of deleted, as go generate reads them after this run; the next generate deletes them\n", len(out.Tombstones))
+	}
 	if n > 0 {
-		fmt.Fprintf(e.stderr, "tenantgen: %d file(s) updated in %s\n", n, gen.DisplayPath(out.Dir))
+		// Relative to the config, not the working directory: go generate
+		// runs in the package's directory, where it would say ".".
+		fmt.Fprintf(e.stderr, "tenantgen: %d file(s) updated in %s\n", n, cfg.Rel(out.Dir))
 	}
 	return nil
 }
 
-func runVet(ctx context.Context, e *env, args []string) error {
-	_, err := loadOutput(e, "vet", args)
-	return err
+func newVet(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:     "vet [-f tenantgen.yaml]",
+		Short:   "Check the schema and queries without writing anything",
+		Example: "  tenantgen vet",
+		Args:    noArgs,
+	}
+	cf := addConfigFlag(c, "config file")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		cfg, err := cf.load()
+		if err != nil {
+			return err
+		}
+		if newStamp(cfg).current() {
+			return nil // checked by the generate that left it so
+		}
+		fullRuns++
+		_, err = gen.Generate(cfg, gen.Options{})
+		return err
+	}
+	return c
 }
 
-func runDiff(ctx context.Context, e *env, args []string) error {
-	out, err := loadOutput(e, "diff", args)
-	if err != nil {
-		return err
+func newDiff(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "diff [-f tenantgen.yaml]",
+		Short: "Exit 1 with a unified diff when the generated files are stale",
+		Long: `Prints, as a patch that git apply and patch -p1 accept from the working
+directory (from the config's directory when the generated package is not
+below it), what generate would change, and exits 1 when that is anything.`,
+		Example: `  tenantgen diff            # in CI: fails when someone forgot to generate
+  tenantgen diff | git apply`,
+		Args: noArgs,
 	}
-	d, err := out.Diff()
-	if err != nil {
-		return err
+	cf := addConfigFlag(c, "config file")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		cfg, err := cf.load()
+		if err != nil {
+			return err
+		}
+		if newStamp(cfg).current() {
+			return nil // the files are as generate wrote them from these inputs
+		}
+		fullRuns++
+		out, err := gen.Generate(cfg, gen.Options{})
+		if err != nil {
+			return err
+		}
+		d, err := out.Diff()
+		if err != nil {
+			return err
+		}
+		if d != "" {
+			fmt.Fprint(e.stdout, d)
+			fmt.Fprintln(e.stderr, "tenantgen: generated files are stale; run tenantgen generate")
+			return errProblems
+		}
+		return nil
 	}
-	if d != "" {
-		fmt.Fprint(e.stdout, d)
-		fmt.Fprintln(e.stderr, "tenantgen: generated files are stale; run tenantgen generate")
-		return errProblems
-	}
-	return nil
+	return c
 }

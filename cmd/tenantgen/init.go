@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,26 +8,43 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tenantgen/tenantgen/templates"
 )
 
-func init() {
-	register(command{"init", "[--force] [DIR]", "write tenantgen.yaml, sample schema and queries, and a go:generate file", runInit})
+func newInit(e *env) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "init [--force] [DIR]",
+		Short: "Start a project: tenantgen.yaml, the tour's schema and queries, a go:generate file",
+		Long: `Writes the README tour's polls project into DIR (default: the working
+directory): tenantgen.yaml, an annotated schema (shared plans; tenant
+questions, choices and votes), the queries, and internal/db/generate.go with
+its //go:generate line. Existing files are left alone unless --force.`,
+		Example: `  go mod init example.com/polls
+  tenantgen init
+  go get -tool github.com/tenantgen/tenantgen/cmd/tenantgen && go mod tidy
+  go generate ./...`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("init takes at most one directory")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return runInit(e, dir, force)
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	return c
 }
 
-func runInit(ctx context.Context, e *env, args []string) error {
-	fset := flags(e, "init")
-	force := fset.Bool("force", false, "overwrite existing files")
-	if err := parse(fset, args); err != nil {
-		return err
-	}
-	if fset.NArg() > 1 {
-		return usageError{"init takes at most one directory"}
-	}
-	dir := "."
-	if fset.NArg() == 1 {
-		dir = fset.Arg(0)
-	}
+func runInit(e *env, dir string, force bool) error {
 	type file struct {
 		dst  string
 		data []byte
@@ -49,7 +65,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !*force {
+	if !force {
 		var exist []string
 		for _, f := range files {
 			if _, err := os.Stat(f.dst); err == nil {
@@ -57,7 +73,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		if len(exist) > 0 {
-			return fmt.Errorf("tenantgen init: not overwriting existing files:\n  %s\n\thint: this looks like a tenantgen project already; use --force to overwrite them", strings.Join(exist, "\n  "))
+			return fmt.Errorf("init: not overwriting existing files:\n  %s\n\thint: this looks like a tenantgen project already; use --force to overwrite them", strings.Join(exist, "\n  "))
 		}
 	}
 	for _, f := range files {
@@ -70,7 +86,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "wrote %s\n", path.Clean(filepath.ToSlash(f.dst)))
 	}
 	if _, err := findGoMod(dir); err != nil {
-		fmt.Fprintln(e.stderr, "note: no go.mod here yet: run go mod init first")
+		fmt.Fprintln(e.stderr, "tenantgen: note: no go.mod here yet: run go mod init first")
 	}
 	fmt.Fprint(e.stdout, `
 next:

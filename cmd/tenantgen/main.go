@@ -5,14 +5,16 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"sort"
+	"strings"
 
+	"github.com/spf13/cobra"
+
+	"github.com/tenantgen/tenantgen/gen/diag"
 	"github.com/tenantgen/tenantgen/gen/sqlcrun"
 )
 
@@ -39,100 +41,165 @@ func main() {
 	os.Exit(code)
 }
 
-type command struct {
-	name, args, help string
-	run              func(ctx context.Context, e *env, args []string) error
-}
-
 // env is what a command writes to.
 type env struct {
 	stdout, stderr io.Writer
 }
-
-var commands []command
-
-func register(c command) { commands = append(commands, c) }
 
 // usageError marks errors that exit 2.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// problemsError exits 1 without more to print.
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// errProblems exits 1 without more to print: the command printed them.
 var errProblems = errors.New("problems found")
 
+// exitStatus makes run exit with a command's own status (psql, exec).
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+// run executes one command line and returns the process's exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	return report(e, cmd, err)
+}
+
+// report prints err, once, with the one prefix every message has, and maps
+// it to an exit code.
+func report(e *env, cmd *cobra.Command, err error) int {
+	var ue usageError
+	var status exitStatus
+	var diags diag.List
+	switch {
+	case err == nil:
 		return exitOK
-	}
-	for _, c := range commands {
-		if c.name != args[0] {
-			continue
+	case errors.As(err, &status):
+		return int(status) // the command's messages are its own
+	case errors.Is(err, errProblems):
+		return exitProblems
+	case errors.As(err, &ue):
+		if ue.msg == "" {
+			return exitUsage // the help was printed instead
 		}
-		err := c.run(ctx, e, args[1:])
-		var ue usageError
-		var status exitStatus
-		switch {
-		case err == nil:
-			return exitOK
-		case errors.As(err, &status):
-			// psql and exec: the command's own status, its messages its own.
-			return int(status)
-		case errors.Is(err, flag.ErrHelp):
-			return exitOK
-		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "tenantgen %s: %s\n", c.name, ue.msg)
-			fmt.Fprintf(stderr, "usage: tenantgen %s %s\n", c.name, c.args)
-			return exitUsage
-		case errors.Is(err, errProblems):
-			return exitProblems
-		default:
-			fmt.Fprintln(stderr, err)
-			return exitProblems
-		}
-	}
-	fmt.Fprintf(stderr, "tenantgen: unknown command %q\n", args[0])
-	usage(stderr)
-	return exitUsage
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "tenantgen: schema-per-tenant PostgreSQL data layers for Go\n\nCommands:")
-	order := []string{"init", "generate", "vet", "diff", "migrate", "tenant", "status", "psql", "exec"}
-	rank := func(name string) int {
-		for i, n := range order {
-			if n == name {
-				return i
+		fmt.Fprintf(e.stderr, "tenantgen: %s\n", ue.msg)
+		if cmd != nil {
+			use := cmd.UseLine()
+			if cmd.HasAvailableSubCommands() {
+				use = cmd.CommandPath() + " [command]"
 			}
+			fmt.Fprintf(e.stderr, "usage: %s\nRun '%s --help' for more.\n", use, cmd.CommandPath())
 		}
-		return len(order)
+		return exitUsage
+	case errors.As(err, &diags):
+		// Positioned diagnostics read like a compiler's: no prefix.
+		fmt.Fprintln(e.stderr, diags.Error())
+		return exitProblems
 	}
-	sorted := append([]command(nil), commands...)
-	sort.SliceStable(sorted, func(i, j int) bool { return rank(sorted[i].name) < rank(sorted[j].name) })
-	for _, c := range sorted {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.help)
-	}
-	fmt.Fprintln(w, "\nRun tenantgen COMMAND -h for a command's flags.")
+	fmt.Fprintf(e.stderr, "tenantgen: %s\n", strings.TrimPrefix(err.Error(), "tenantgen: "))
+	return exitProblems
 }
 
-// flags makes a FlagSet that reports errors as usage errors.
-func flags(e *env, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("tenantgen "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	return fs
+// newRoot builds the command tree; every run gets a fresh one, so flag
+// values never leak from one run (or test) into the next.
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tenantgen",
+		Short: "Schema-per-tenant PostgreSQL data layers for Go",
+		Long: `tenantgen checks goose schema files whose statements are marked
+-- tenantgen:shared or -- tenantgen:tenant, splits them into two migration
+sets (public, and every tenant schema), has sqlc type the queries into a Go
+package where scope is a compile-time fact, and runs the migrations of a
+whole fleet of tenants.
+
+Exit codes: 0 ok, 1 problems found, 2 usage error.`,
+		Example: `  tenantgen init
+  tenantgen generate
+  tenantgen migrate
+  tenantgen tenant create thor --domain thor.polls.local
+  tenantgen status --check`,
+		Annotations:   map[string]string{groupAnnotation: "true"},
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// Unknown commands are usage errors (exit 2), with cobra's
+		// suggestions; no command at all prints the help, also exit 2.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SetOut(e.stderr)
+			_ = cmd.Help()
+			return usageError{}
+		},
+	}
+	cobra.EnableCommandSorting = false // the order of a project's life
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", `{{if and .Runnable (not (index .Annotations "`+groupAnnotation+`"))}}`, 1))
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
+	root.AddGroup(&cobra.Group{ID: "gen", Title: "Generating:"}, &cobra.Group{ID: "db", Title: "Database:"})
+	for _, c := range []*cobra.Command{newInit(e), newGenerate(e), newVet(e), newDiff(e)} {
+		c.GroupID = "gen"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newMigrate(e), newTenant(e), newStatus(e), newPsql(e), newExec(e)} {
+		c.GroupID = "db"
+		root.AddCommand(c)
+	}
+	root.AddCommand(newVersion(e))
+	return root
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+	}
+	return usageError{msg}
+}
+
+// group makes a command that only holds subcommands: run alone or with an
+// unknown subcommand it is a usage error.
+func group(use, short, example string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Example: example,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var names []string
+			for _, s := range cmd.Commands() {
+				names = append(names, s.Name())
+			}
+			return usagef("missing subcommand: %s", strings.Join(names, ", "))
+		},
+	}
+	c.AddCommand(subs...)
+	c.Annotations = map[string]string{groupAnnotation: "true"}
+	return c
+}
+
+// groupAnnotation marks a command that is runnable only to report misuse:
+// its usage shows the subcommands alone (see newRoot's usage template).
+const groupAnnotation = "group"
+
+// noArgs refuses positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unexpected argument %q", args[0])
 	}
 	return nil
 }

@@ -28,8 +28,8 @@ type sqlcResult struct {
 }
 
 // Start runs sqlc in the background and returns the function that finishes
-// the package once the schema model is known.
-func Start(cfg *config.Config) func(*scope.Model) ([]gen.File, error) {
+// the package once the schema model is known (see gen.GoGenerator).
+func Start(cfg *config.Config) func(*scope.Model, bool) ([]gen.File, error) {
 	ch := make(chan sqlcResult, 1)
 	if !hasQueries(cfg.Abs(cfg.Queries)) {
 		ch <- sqlcResult{}
@@ -44,10 +44,10 @@ func Start(cfg *config.Config) func(*scope.Model) ([]gen.File, error) {
 			ch <- res
 		}()
 	}
-	return func(model *scope.Model) ([]gen.File, error) {
+	return func(model *scope.Model, valid bool) ([]gen.File, error) {
 		res := <-ch
-		if model == nil {
-			return nil, nil
+		if !valid {
+			return nil, queryErrors(cfg, model, res.err)
 		}
 		return Generate(cfg, model, res)
 	}
@@ -63,7 +63,7 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]gen.Fil
 	}
 
 	if res.err != nil {
-		return nil, res.err
+		return nil, placeErrors(res.err, model)
 	}
 	if res.files != nil {
 		var diags diag.List

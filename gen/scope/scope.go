@@ -99,8 +99,9 @@ func Analyse(files []*migfile.File, diags *diag.List) *Model {
 	a := &analyser{
 		m: &Model{Files: files, Scopes: map[*migfile.Statement]Scope{}, Objects: map[string]*Object{},
 			Bound: map[*migfile.Statement]string{}},
-		diags: diags,
-		gone:  map[string]dropped{},
+		diags:    diags,
+		gone:     map[string]dropped{},
+		unscoped: map[string]bool{},
 	}
 	for _, f := range files {
 		before := maps.Clone(a.m.Objects)
@@ -127,6 +128,9 @@ type analyser struct {
 	before map[string]*Object // in a Down section: the objects before its file's Up
 	gone   map[string]dropped // dropped by an Up section, by key
 	lastID int
+	// unscoped are objects whose creation was already reported as of no
+	// scope: statements acting on them (their Down DROP) add no follow-on.
+	unscoped map[string]bool
 }
 
 // dropped remembers where an object was dropped, for messages.
@@ -233,7 +237,12 @@ func (a *analyser) decide(st *migfile.Statement, sum summary) (Scope, bool) {
 	case st.Marker != nil:
 		return st.Marker.Scope, true
 	}
+	for _, d := range sum.defines {
+		a.unscoped[d.key()] = true
+	}
 	switch {
+	case len(sum.targets) > 0 && a.unscoped[sum.targets[0].key()]:
+		// Its creation was reported already.
 	case len(sum.targets) == 0:
 		a.diags.Add(st.Pos, hintMark, "cannot tell the scope of %s: no tenantgen marker is in force", what)
 	case a.gone[sum.targets[0].key()].o != nil:

@@ -1,7 +1,7 @@
--- Queries that touch only shared tables are shared queries.
-
--- name: CreatePlan :one
-INSERT INTO plans (name) VALUES ($1) RETURNING *;
-
 -- name: ListPlans :many
 SELECT * FROM plans ORDER BY id;
+
+-- name: UpsertPlan :one
+INSERT INTO plans (name, max_polls) VALUES ($1, $2)
+ON CONFLICT (name) DO UPDATE SET max_polls = EXCLUDED.max_polls
+RETURNING *;
