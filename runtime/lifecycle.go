@@ -141,7 +141,7 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 	}
 	gs := &lazySession{db: db, path: tenantPath(t)}
 	defer gs.close()
-	run := &tenantUpRun{conn: conn, t: t, plan: plan, unsafeTriggers: citus,
+	run := &tenantUpRun{conn: conn, t: t, plan: plan, citus: citus,
 		gooseRun: func(ctx context.Context, v int64) error {
 			s, err := gs.get()
 			if err != nil {

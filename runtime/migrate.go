@@ -108,7 +108,7 @@ func (db *DB) upOnSession(ctx context.Context, s *session, t Tenant, plan []plan
 		if err != nil {
 			return err
 		}
-		run := &tenantUpRun{conn: conn.Conn(), t: t, plan: plan, gooseRun: db.gooseUpTo(s, t), unsafeTriggers: citus}
+		run := &tenantUpRun{conn: conn.Conn(), t: t, plan: plan, gooseRun: db.gooseUpTo(s, t), citus: citus}
 		st, err = run.run(ctx)
 		return err
 	})

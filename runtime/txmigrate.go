@@ -138,6 +138,7 @@ type runStats struct {
 	applied int
 	txs     int     // transactions the one-transaction runner committed
 	byGoose []int64 // versions goose ran, outside those transactions
+	citus   bool    // goose ran them all: see tenantUpRun.citus
 }
 
 // note is what TenantResult.Note says about a run split by goose-run
@@ -145,6 +146,9 @@ type runStats struct {
 func (s runStats) note() string {
 	if len(s.byGoose) == 0 {
 		return ""
+	}
+	if s.citus {
+		return fmt.Sprintf("%d migration(s) run by goose, one transaction each (Citus refuses multi-statement DDL strings)", len(s.byGoose))
 	}
 	vs := make([]string, len(s.byGoose))
 	for i, v := range s.byGoose {
@@ -162,10 +166,13 @@ type tenantUpRun struct {
 	plan     []planned
 	final    func(ctx context.Context, tx pgx.Tx) error
 	gooseRun func(ctx context.Context, version int64) error
-	// unsafeTriggers: the database is a Citus coordinator, where CREATE
-	// TRIGGER on a distributed table needs citus.enable_unsafe_triggers
-	// (goose's own sessions get it as a startup parameter, see citus.go).
-	unsafeTriggers bool
+	// citus: the database is a Citus coordinator, which refuses DDL sent
+	// as one multi-statement string to a distributed schema (42601 "cannot
+	// insert multiple commands into a prepared statement"): there goose
+	// runs every migration, statement by statement, on sessions that have
+	// citus.enable_unsafe_triggers (see citus.go), and the one transaction
+	// keeps only the final step.
+	citus bool
 }
 
 // markerColumn names the column of the row each version insert returns, so
@@ -199,16 +206,11 @@ func (r *tenantUpRun) step(ctx context.Context, st *runStats) (done bool, err er
 	if err != nil {
 		return false, err
 	}
-	if r.unsafeTriggers {
-		if _, err := tx.Exec(ctx, "SET LOCAL citus.enable_unsafe_triggers = on"); err != nil {
-			return false, err
-		}
-	}
 	pending, err := pendingVersions(r.plan, applied)
 	if err != nil {
 		return false, err
 	}
-	if len(pending) > 0 && pending[0].viaGoose != "" {
+	if len(pending) > 0 && (pending[0].viaGoose != "" || r.citus) {
 		// goose takes the lock itself, on a connection of its own.
 		if err := tx.Rollback(ctx); err != nil {
 			return false, err
@@ -218,6 +220,7 @@ func (r *tenantUpRun) step(ctx context.Context, st *runStats) (done bool, err er
 		}
 		st.applied++
 		st.byGoose = append(st.byGoose, pending[0].version)
+		st.citus = r.citus
 		return false, nil
 	}
 	batch := pending
