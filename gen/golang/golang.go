@@ -12,24 +12,29 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tenantgen/tenantgen/gen"
 	"github.com/tenantgen/tenantgen/gen/config"
 	"github.com/tenantgen/tenantgen/gen/diag"
+	"github.com/tenantgen/tenantgen/gen/plan"
 	"github.com/tenantgen/tenantgen/gen/scope"
 )
 
-func init() { gen.SetGoGenerator(Start) }
+// File is one generated Go file.
+type File struct {
+	Path    string // absolute
+	Content []byte
+}
 
 // sqlcResult is what the sqlc child process produced.
 type sqlcResult struct {
-	sources map[string]source
+	sources map[string]plan.Source
 	files   map[string][]byte
 	err     error
 }
 
 // Start runs sqlc in the background and returns the function that finishes
-// the package once the schema model is known.
-func Start(cfg *config.Config) func(*scope.Model) ([]gen.File, error) {
+// the package once the schema model is known; given a nil model it only
+// waits for the started work. display shows a path in messages.
+func Start(cfg *config.Config, display func(string) string) func(*scope.Model) ([]File, error) {
 	ch := make(chan sqlcResult, 1)
 	if !hasQueries(cfg.Abs(cfg.Queries)) {
 		ch <- sqlcResult{}
@@ -37,14 +42,14 @@ func Start(cfg *config.Config) func(*scope.Model) ([]gen.File, error) {
 		go func() {
 			// Files sqlc would choke on get a positioned error first.
 			var diags diag.List
-			res := sqlcResult{sources: readSources(cfg.Abs(cfg.Queries), gen.DisplayPath, &diags)}
+			res := sqlcResult{sources: plan.ReadSources(cfg.Abs(cfg.Queries), display, &diags)}
 			if res.err = diags.Err(); res.err == nil {
-				res.files, res.err = runSqlc(context.Background(), cfg, gen.DisplayPath)
+				res.files, res.err = runSqlc(context.Background(), cfg, display)
 			}
 			ch <- res
 		}()
 	}
-	return func(model *scope.Model) ([]gen.File, error) {
+	return func(model *scope.Model) ([]File, error) {
 		res := <-ch
 		if model == nil {
 			return nil, nil
@@ -55,11 +60,11 @@ func Start(cfg *config.Config) func(*scope.Model) ([]gen.File, error) {
 
 // Generate returns the Go files of the package cfg describes, from sqlc's
 // output.
-func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]gen.File, error) {
+func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, error) {
 	dir := cfg.Abs(cfg.Out)
-	var files []gen.File
+	var files []File
 	add := func(name string, content []byte) {
-		files = append(files, gen.File{Path: filepath.Join(dir, name), Content: content})
+		files = append(files, File{Path: filepath.Join(dir, name), Content: content})
 	}
 
 	if res.err != nil {
