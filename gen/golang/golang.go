@@ -63,7 +63,11 @@ func Start(cfg *config.Config, display func(string) string) func(*scope.Model) (
 func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, error) {
 	dir := cfg.Abs(cfg.Out)
 	var files []File
+	var bad error
 	add := func(name string, content []byte) {
+		if err := checkParses(name, content); err != nil && bad == nil {
+			bad = err
+		}
 		files = append(files, File{Path: filepath.Join(dir, name), Content: content})
 	}
 
@@ -122,6 +126,9 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, e
 		return nil, err
 	}
 	add("migrations.go", migs)
+	if bad != nil {
+		return nil, bad
+	}
 	return files, nil
 }
 
