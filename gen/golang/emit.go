@@ -11,7 +11,8 @@ import (
 )
 
 const (
-	runtimePkg = "github.com/tenantgen/tenantgen/runtime"
+	runtimePkg  = "github.com/tenantgen/tenantgen/runtime"
+	contractPkg = "github.com/tenantgen/tenantgen/runtime/contract"
 	pgxPkg     = "github.com/jackc/pgx/v5"
 	headerLine = contract.GoHeader
 )
@@ -26,6 +27,8 @@ func emitDB(pkg string) ([]byte, error) {
 	f.ImportName(pgxPkg, "pgx")
 	ctx := jen.Id("ctx").Qual("context", "Context")
 	rt := func(name string) *jen.Statement { return jen.Qual(runtimePkg, name) }
+
+	versionCheck(f, contract.Version)
 
 	f.Comment("DBTX is what queries run on: the runtime binds it to a scope.")
 	f.Type().Id("DBTX").Op("=").Add(rt("DBTX"))
@@ -108,6 +111,20 @@ func emitDB(pkg string) ([]byte, error) {
 		))),
 	)
 	return render(f)
+}
+
+// versionCheck adds the assertion that fails to compile when the runtime
+// cannot serve code generated for version (see contract.EnforceVersion).
+func versionCheck(f *jen.File, version int) {
+	f.ImportName(contractPkg, "contract")
+	enforce := func(x *jen.Statement) *jen.Statement {
+		return jen.Id("_").Op("=").Qual(contractPkg, "EnforceVersion").Call(x)
+	}
+	comment(f, "The build fails here when this code and the tenantgen runtime disagree: a\nnewer runtime no longer serves it (regenerate it) or an older one cannot yet\n(upgrade github.com/tenantgen/tenantgen).")
+	f.Const().Defs(
+		enforce(jen.Lit(version).Op("-").Qual(contractPkg, "MinVersion")),
+		enforce(jen.Qual(contractPkg, "Version").Op("-").Lit(version)),
+	)
 }
 
 // emitMigrations writes migrations.go, which embeds both migration sets.

@@ -6,6 +6,15 @@ import (
 	"context"
 	"github.com/jackc/pgx/v5"
 	"github.com/tenantgen/tenantgen/runtime"
+	"github.com/tenantgen/tenantgen/runtime/contract"
+)
+
+// The build fails here when this code and the tenantgen runtime disagree: a
+// newer runtime no longer serves it (regenerate it) or an older one cannot yet
+// (upgrade github.com/tenantgen/tenantgen).
+const (
+	_ = contract.EnforceVersion(1 - contract.MinVersion)
+	_ = contract.EnforceVersion(contract.Version - 1)
 )
 
 // DBTX is what queries run on: the runtime binds it to a scope.
