@@ -13,8 +13,8 @@ import (
 const (
 	runtimePkg  = "github.com/tenantgen/tenantgen/runtime"
 	contractPkg = "github.com/tenantgen/tenantgen/runtime/contract"
-	pgxPkg     = "github.com/jackc/pgx/v5"
-	headerLine = contract.GoHeader
+	pgxPkg      = "github.com/jackc/pgx/v5"
+	headerLine  = contract.GoHeader
 )
 
 // emitDB writes db.go: the scope-bound query types and the handle that
