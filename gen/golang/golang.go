@@ -6,6 +6,7 @@ package golang
 
 import (
 	"context"
+	"fmt"
 	"go/ast"
 	"go/token"
 	"os"
@@ -28,6 +29,7 @@ type File struct {
 type sqlcResult struct {
 	sources map[string]plan.Source
 	files   map[string][]byte
+	dbFile  string // the name of sqlc's db file, which tenantgen's replaces
 	err     error
 }
 
@@ -36,13 +38,17 @@ type sqlcResult struct {
 // waits for the started work. display shows a path in messages.
 func Start(cfg *config.Config, display func(string) string) func(*scope.Model) ([]File, error) {
 	ch := make(chan sqlcResult, 1)
-	if !hasQueries(cfg.Abs(cfg.Queries)) {
-		ch <- sqlcResult{}
-	} else {
+	dbFile, err := dbFileName(cfg)
+	switch {
+	case err != nil:
+		ch <- sqlcResult{err: err}
+	case !hasQueries(cfg.Abs(cfg.Queries)):
+		ch <- sqlcResult{dbFile: dbFile}
+	default:
 		go func() {
 			// Files sqlc would choke on get a positioned error first.
 			var diags diag.List
-			res := sqlcResult{sources: plan.ReadSources(cfg.Abs(cfg.Queries), display, &diags)}
+			res := sqlcResult{dbFile: dbFile, sources: plan.ReadSources(cfg.Abs(cfg.Queries), display, &diags)}
 			if res.err = diags.Err(); res.err == nil {
 				res.files, res.err = runSqlc(context.Background(), cfg, display)
 			}
@@ -64,10 +70,15 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, e
 	dir := cfg.Abs(cfg.Out)
 	var files []File
 	var bad error
+	seen := map[string]bool{}
 	add := func(name string, content []byte) {
 		if err := checkParses(name, content); err != nil && bad == nil {
 			bad = err
 		}
+		if seen[name] && bad == nil {
+			bad = fmt.Errorf("%s: sqlc and tenantgen would both write %s\n\thint: rename the query file or change the sqlc output_* option that names it", cfg.Path, name)
+		}
+		seen[name] = true
 		files = append(files, File{Path: filepath.Join(dir, name), Content: content})
 	}
 
@@ -81,7 +92,7 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, e
 		fset := token.NewFileSet()
 		parsed := map[string]*ast.File{}
 		for name, src := range sqlcFiles {
-			if name == "db.go" { // replaced by tenantgen's own
+			if name == res.dbFile { // replaced by tenantgen's own
 				continue
 			}
 			f, err := parseFile(fset, name, src)
@@ -115,7 +126,7 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, e
 	if err != nil {
 		return nil, err
 	}
-	add("db.go", db)
+	add(res.dbFile, db)
 	var shared, tenant bool
 	for _, st := range model.Scopes {
 		shared = shared || st == scope.Shared
@@ -125,7 +136,7 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, e
 	if err != nil {
 		return nil, err
 	}
-	add("migrations.go", migs)
+	add(migrationsFile, migs)
 	if bad != nil {
 		return nil, bad
 	}
