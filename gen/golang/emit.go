@@ -163,7 +163,7 @@ func render(f *jen.File) ([]byte, error) {
 	if err := f.Render(&b); err != nil {
 		return nil, fmt.Errorf("rendering generated code: %w", err)
 	}
-	return b.Bytes(), nil
+	return groupImports(b.Bytes())
 }
 
 // comment writes a multi-line comment as line comments, as gofmt'd code has them.

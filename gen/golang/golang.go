@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"go/ast"
+	"go/format"
 	"go/token"
 	"os"
 	"path/filepath"
@@ -88,8 +89,8 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, e
 	if res.files != nil {
 		var diags diag.List
 		sqlcFiles := res.files
-		r := &rewriter{model: model, sources: res.sources, diags: &diags}
 		fset := token.NewFileSet()
+		r := &rewriter{fset: fset, model: model, sources: res.sources, diags: &diags}
 		parsed := map[string]*ast.File{}
 		for name, src := range sqlcFiles {
 			if name == res.dbFile { // replaced by tenantgen's own
@@ -106,15 +107,7 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, e
 			return nil, err
 		}
 		for _, name := range sortedKeys(parsed) {
-			f := parsed[name]
-			if err := r.rewrite(name, f); err != nil {
-				return nil, err
-			}
-			if !r.splitQuerier(f) {
-				add(name, apply(fset, sqlcFiles[name], r.edits))
-				continue
-			}
-			out, err := print(fset, f)
+			out, err := r.file(name, sqlcFiles[name], parsed[name])
 			if err != nil {
 				return nil, err
 			}
@@ -141,6 +134,27 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, e
 		return nil, bad
 	}
 	return files, nil
+}
+
+// file rewrites one of sqlc's files.
+func (r *rewriter) file(name string, src []byte, f *ast.File) ([]byte, error) {
+	if err := r.rewrite(name, f); err != nil {
+		return nil, err
+	}
+	split := r.splitQuerier(src, f)
+	out := apply(r.fset, src, r.edits)
+	if split {
+		// The interfaces are new text: format them.
+		var err error
+		if out, err = format.Source(out); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	out, err := stripMarkers(name, out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
 }
 
 func hasQueries(dir string) bool {

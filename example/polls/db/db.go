@@ -4,6 +4,7 @@ package db
 
 import (
 	"context"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/tenantgen/tenantgen/runtime"
 	"github.com/tenantgen/tenantgen/runtime/contract"
