@@ -120,10 +120,10 @@ func versionCheck(f *jen.File, version int) {
 	enforce := func(x *jen.Statement) *jen.Statement {
 		return jen.Id("_").Op("=").Qual(contractPkg, "EnforceVersion").Call(x)
 	}
-	comment(f, "The build fails here when this code and the tenantgen runtime disagree: a\nnewer runtime no longer serves it (regenerate it) or an older one cannot yet\n(upgrade github.com/tenantgen/tenantgen).")
+	comment(f, "The build fails here when this code and the tenantgen runtime disagree.")
 	f.Const().Defs(
-		enforce(jen.Lit(version).Op("-").Qual(contractPkg, "MinVersion")),
-		enforce(jen.Qual(contractPkg, "Version").Op("-").Lit(version)),
+		enforce(jen.Lit(version).Op("-").Qual(contractPkg, "MinVersion")).Comment("the runtime no longer serves this code: regenerate it"),
+		enforce(jen.Qual(contractPkg, "Version").Op("-").Lit(version)).Comment("the runtime is older than this code: upgrade it"),
 	)
 }
 

@@ -10,12 +10,10 @@ import (
 	"github.com/tenantgen/tenantgen/runtime/contract"
 )
 
-// The build fails here when this code and the tenantgen runtime disagree: a
-// newer runtime no longer serves it (regenerate it) or an older one cannot yet
-// (upgrade github.com/tenantgen/tenantgen).
+// The build fails here when this code and the tenantgen runtime disagree.
 const (
-	_ = contract.EnforceVersion(1 - contract.MinVersion)
-	_ = contract.EnforceVersion(contract.Version - 1)
+	_ = contract.EnforceVersion(1 - contract.MinVersion) // the runtime no longer serves this code: regenerate it
+	_ = contract.EnforceVersion(contract.Version - 1)    // the runtime is older than this code: upgrade it
 )
 
 // DBTX is what queries run on: the runtime binds it to a scope.
