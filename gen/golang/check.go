@@ -22,7 +22,7 @@ func checkParses(name string, src []byte) error {
 	if errors.As(err, &list) && len(list) > 0 {
 		line = list[0].Pos.Line
 	}
-	return fmt.Errorf("tenantgen generated Go that does not parse (a bug of tenantgen: please report it): %w\n%s", err, numbered(string(src), line))
+	return fmt.Errorf("generated Go that does not parse (a bug of tenantgen: please report it): %w\n%s", err, numbered(string(src), line))
 }
 
 // numbered shows src with line numbers, the lines around line (all of them

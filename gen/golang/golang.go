@@ -98,7 +98,7 @@ func Generate(cfg *config.Config, model *scope.Model, res sqlcResult) ([]File, e
 			}
 			f, err := parseFile(fset, name, src)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("sqlc's %s: %w", name, checkParses(name, src))
 			}
 			parsed[name] = f
 		}
