@@ -1,7 +1,8 @@
 // Package golang emits the Go side of a tenantgen package: sqlc's pgx/v5
-// query code, rewritten so that each query is a method of the type of its
-// scope and names tenant objects through the runtime's schema placeholder,
-// plus tenantgen's own db.go and migrations.go, written with jennifer.
+// query code, rewritten as package plan decides (each query a method of the
+// type of its scope, its SQL naming tenant objects through the runtime's
+// schema placeholder), plus tenantgen's own db.go and migrations.go, written
+// with jennifer. Every file is re-parsed before it is handed out.
 package golang
 
 import (
