@@ -3,6 +3,7 @@ package golang
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -136,11 +137,12 @@ func emitMigrations(pkg string, shared, tenant bool) ([]byte, error) {
 		if !ok {
 			return jen.Nil()
 		}
-		return jen.Id("migrationsSub").Call(jen.Lit("migrations/" + dir))
+		return jen.Id("migrationsSub").Call(jen.Lit(dir))
 	}
 	if shared || tenant {
 		f.Anon("embed")
-		f.Comment("//go:embed migrations")
+		// Both sets live below one directory, embedded whole.
+		f.Comment("//go:embed " + path.Dir(contract.SharedDir))
 		f.Var().Id("migrationsFS").Qual("embed", "FS")
 		f.Func().Id("migrationsSub").Params(jen.Id("dir").String()).Qual("io/fs", "FS").Block(
 			jen.List(jen.Id("s"), jen.Err()).Op(":=").Qual("io/fs", "Sub").Call(jen.Id("migrationsFS"), jen.Id("dir")),
@@ -151,8 +153,8 @@ func emitMigrations(pkg string, shared, tenant bool) ([]byte, error) {
 	comment(f, "Migrations returns the goose migration sets generated from the schema files:\nshared for public, tenant for every tenant schema.")
 	f.Func().Id("Migrations").Params().Qual(runtimePkg, "Migrations").Block(
 		jen.Return(jen.Qual(runtimePkg, "Migrations").Values(jen.Dict{
-			jen.Id("Shared"): sub("shared", shared),
-			jen.Id("Tenant"): sub("tenant", tenant),
+			jen.Id("Shared"): sub(contract.SharedDir, shared),
+			jen.Id("Tenant"): sub(contract.TenantDir, tenant),
 		})),
 	)
 	return render(f)

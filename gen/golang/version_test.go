@@ -3,6 +3,7 @@ package golang
 import (
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -75,5 +76,13 @@ func TestEnforceVersion(t *testing.T) {
 				t.Fatalf("the build fails on line %d, which does not say %q:\n%s", n, tt.advice, src)
 			}
 		})
+	}
+}
+
+// TestMigrationSetsShareARoot: migrations.go embeds the one directory above
+// both sets.
+func TestMigrationSetsShareARoot(t *testing.T) {
+	if path.Dir(contract.SharedDir) != path.Dir(contract.TenantDir) || path.Dir(contract.SharedDir) == "." {
+		t.Fatalf("%s and %s are not below one directory", contract.SharedDir, contract.TenantDir)
 	}
 }
