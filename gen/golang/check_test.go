@@ -1,8 +1,11 @@
 package golang
 
 import (
+	"go/token"
 	"strings"
 	"testing"
+
+	"github.com/tenantgen/tenantgen/gen/plan"
 )
 
 // TestCheckParses: emitted Go that does not parse is an error that shows
@@ -34,5 +37,21 @@ func TestCheckParses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUnknownMethod: a method sqlc adds to Queries that is none of the
+// queries stops the run with a hint, rather than landing on no receiver.
+func TestUnknownMethod(t *testing.T) {
+	src := "package db\n\nfunc (q *Queries) Close() error { return nil }\n"
+	fset := token.NewFileSet()
+	f, err := parseFile(fset, "db2.go", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rewriter{fset: fset, queries: map[string]*plan.Query{}}
+	_, err = r.file("db2.go", []byte(src), f)
+	if err == nil || !strings.Contains(err.Error(), "db2.go: sqlc generated method Close, which is none of the queries") || !strings.Contains(err.Error(), "hint:") {
+		t.Fatalf("error %v", err)
 	}
 }

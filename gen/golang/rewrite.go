@@ -188,7 +188,7 @@ func (r *rewriter) rewrite(name string, f *ast.File) error {
 		}
 		q := r.queries[fd.Name.Name]
 		if q == nil {
-			return fmt.Errorf("%s: sqlc method %s matches no query", name, fd.Name.Name)
+			return fmt.Errorf("%s: sqlc generated method %s, which is none of the queries\n\thint: an sqlc option tenantgen does not handle may have added it; remove the option, or report it", name, fd.Name.Name)
 		}
 		recv := sharedType
 		if q.Scope == migfile.Tenant {
