@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenantgen/tenantgen/gen/config"
 	"github.com/tenantgen/tenantgen/gen/diag"
+	"github.com/tenantgen/tenantgen/gen/golang"
 	"github.com/tenantgen/tenantgen/gen/migfile"
 	"github.com/tenantgen/tenantgen/gen/migrations"
 	"github.com/tenantgen/tenantgen/gen/scope"
@@ -55,9 +56,9 @@ type Options struct {
 func Generate(cfg *config.Config, opts Options) (*Output, error) {
 	// The Go side starts first: its slowest part, sqlc, needs none of the
 	// schema analysis, so the two run at once.
-	var finish func(*scope.Model, bool) ([]File, error)
-	if !opts.SchemaOnly && goHook != nil {
-		finish = goHook(cfg)
+	var finish func(*scope.Model, bool) ([]golang.File, error)
+	if !opts.SchemaOnly {
+		finish = golang.Start(cfg, DisplayPath)
 	}
 	model, err := loadSchema(cfg)
 	if err != nil {
@@ -77,28 +78,13 @@ func Generate(cfg *config.Config, opts Options) (*Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.Files = append(out.Files, files...)
+		for _, f := range files {
+			out.Files = append(out.Files, File(f))
+		}
 	}
 	sort.Slice(out.Files, func(i, j int) bool { return out.Files[i].Path < out.Files[j].Path })
 	return out, nil
 }
-
-// GoGenerator starts generating the Go package of cfg and returns the
-// function that completes it once the schema is analysed. When the schema
-// has errors, finish gets valid false and what of the model could be
-// analysed (nil when the files could not be read): it then only reports
-// the errors of the query files, which need no model to be found.
-type GoGenerator func(cfg *Config) (finish func(model *scope.Model, valid bool) ([]File, error))
-
-// Config is tenantgen.yaml, re-exported for GoGenerator.
-type Config = config.Config
-
-// goHook is set by the golang emitter's package init, which keeps this
-// package free of sqlc when only migrations are wanted.
-var goHook GoGenerator
-
-// SetGoGenerator installs the Go emitter.
-func SetGoGenerator(g GoGenerator) { goHook = g }
 
 // joinDiags puts the query diagnostics after the schema ones; an error
 // that is not a diagnostic (a file that cannot be read) wins alone.

@@ -15,7 +15,6 @@ import (
 
 	"github.com/tenantgen/tenantgen/gen"
 	"github.com/tenantgen/tenantgen/gen/config"
-	_ "github.com/tenantgen/tenantgen/gen/golang"
 	"github.com/tenantgen/tenantgen/gen/scope"
 	"github.com/tenantgen/tenantgen/gen/sqlcrun"
 	"github.com/tenantgen/tenantgen/internal/pgtest"

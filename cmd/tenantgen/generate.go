@@ -9,7 +9,6 @@ import (
 
 	"github.com/tenantgen/tenantgen/gen"
 	"github.com/tenantgen/tenantgen/gen/config"
-	_ "github.com/tenantgen/tenantgen/gen/golang" // installs the Go emitter
 )
 
 // configFlag is -f: the config file, by default the nearest tenantgen.yaml

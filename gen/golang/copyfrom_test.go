@@ -8,6 +8,7 @@ import (
 
 	"github.com/tenantgen/tenantgen/gen/diag"
 	"github.com/tenantgen/tenantgen/gen/migfile"
+	"github.com/tenantgen/tenantgen/gen/plan"
 	"github.com/tenantgen/tenantgen/gen/scope"
 )
 
@@ -52,7 +53,7 @@ func (q *Queries) CopyRows(ctx context.Context, arg []CopyRowsParams) (int64, er
 			}
 			var diags diag.List
 			pos := diag.Pos{File: "sql/queries/copy.sql", Line: 1, Col: 1}
-			r := &rewriter{model: model, sources: map[string]source{"CopyRows": {Pos: pos}}, diags: &diags}
+			r := &rewriter{model: model, sources: map[string]plan.Source{"CopyRows": {Pos: pos}}, diags: &diags}
 			r.plan(map[string]*ast.File{"copyfrom.go": file})
 			if tt.err != "" {
 				if len(diags) != 1 || !strings.Contains(diags[0].Msg, tt.err) || diags[0].Pos != pos || diags[0].Hint == "" {

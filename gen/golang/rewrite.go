@@ -2,21 +2,18 @@ package golang
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"go/ast"
-	"go/format"
 	"go/parser"
 	"go/token"
 	"regexp"
-	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/tenantgen/tenantgen/gen/diag"
 	"github.com/tenantgen/tenantgen/gen/migfile"
+	"github.com/tenantgen/tenantgen/gen/plan"
 	"github.com/tenantgen/tenantgen/gen/scope"
 	"github.com/tenantgen/tenantgen/runtime/contract"
 )
@@ -29,167 +26,74 @@ const (
 
 var queryHeaderRe = regexp.MustCompile(`^-- name: (\S+) :(\S+)`)
 
-// plannedQuery is one query of sqlc's output with its scope decided.
-type plannedQuery struct {
-	Name  string
-	Kind  string
-	Scope migfile.Scope
-	Info  *scope.Query
-}
-
 // rewriter turns sqlc's code, whose queries are all methods of one Queries
-// type, into tenantgen's: each method moves to the receiver of its scope and
-// its SQL names tenant objects through the runtime's schema placeholder.
+// type, into tenantgen's: each method moves to the receiver its plan gives
+// and its SQL becomes the planned, qualified SQL.
 type rewriter struct {
+	fset    *token.FileSet
 	model   *scope.Model
-	sources map[string]source
+	sources map[string]plan.Source
 	diags   *diag.List
-	queries map[string]*plannedQuery
+	queries map[string]*plan.Query
 	edits   []edit
 }
 
-// plan reads every query constant of sqlc's files and decides its scope.
-// The queries are parsed in parallel: on large inputs that parse is most of
-// tenantgen's own time.
+// plan collects every query of sqlc's files and has package plan decide
+// its scope and SQL.
 func (r *rewriter) plan(files map[string]*ast.File) {
-	r.queries = map[string]*plannedQuery{}
-	type job struct {
-		file, name, kind, sql string
-		marked                migfile.Scope
-		info                  *scope.Query
-		err                   error
-	}
-	var jobs []*job
+	var stmts []plan.Statement
+	seen := map[string]bool{}
 	for _, name := range sortedKeys(files) {
 		forEachQueryConst(files[name], func(lit *ast.BasicLit, sql string) {
 			if m := queryHeaderRe.FindStringSubmatch(sql); m != nil {
-				j := &job{file: name, name: m[1], kind: m[2], sql: sql}
-				if mk := r.sources[m[1]].Marker; mk != nil {
-					j.marked = mk.Scope
-				}
-				jobs = append(jobs, j)
+				stmts = append(stmts, plan.Statement{File: name, Name: m[1], Kind: m[2], SQL: sql})
+				seen[m[1]] = true
 			}
 		})
 	}
-	var wg sync.WaitGroup
-	next := make(chan *job)
-	for w := 0; w < max(1, goruntime.GOMAXPROCS(0)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range next {
-				j.info, j.err = r.model.QueryAs(j.sql, j.marked)
-			}
-		}()
-	}
-	for _, j := range jobs {
-		next <- j
-	}
-	close(next)
-	wg.Wait()
-	for _, j := range jobs {
-		src := r.sources[j.name]
-		pos := src.Pos
-		if pos.File == "" {
-			pos = diag.Pos{File: j.file}
-		}
-		if j.err != nil {
-			var qe *scope.QueryError
-			if errors.As(j.err, &qe) {
-				r.diags.Add(queryErrorPos(src, pos, j.sql, qe.Offset), qe.Hint, "query %s: %s", j.name, qe.Msg)
-				continue
-			}
-			r.diags.Add(pos, "", "query %s: %v", j.name, j.err)
-			continue
-		}
-		q := &plannedQuery{Name: j.name, Kind: j.kind, Scope: j.info.Scope, Info: j.info}
-		if src.Marker != nil {
-			if src.Marker.Scope == migfile.Shared && j.info.Scope == migfile.Tenant {
-				r.diags.Add(pos, "remove -- tenantgen:shared, or make those objects shared",
-					"query %s is marked shared but uses tenant %s", q.Name, strings.Join(j.info.Tenant, ", "))
-				continue
-			}
-			q.Scope = src.Marker.Scope
-		}
-		r.queries[q.Name] = q
-	}
 	// :copyfrom queries have no SQL constant: the table COPY writes to
 	// gives their scope.
+	var copies []plan.Copy
 	for _, name := range sortedKeys(files) {
 		for _, decl := range files[name].Decls {
 			fd, ok := decl.(*ast.FuncDecl)
-			if !ok || fd.Recv == nil || r.queries[fd.Name.Name] != nil {
+			if !ok || fd.Recv == nil || seen[fd.Name.Name] {
 				continue
 			}
-			schema, table, ok := copyFromTable(fd)
-			if !ok {
-				continue
+			if schema, table, ok := copyFromTable(fd); ok {
+				copies = append(copies, plan.Copy{File: name, Name: fd.Name.Name, Schema: schema, Table: table})
 			}
-			q := &plannedQuery{Name: fd.Name.Name, Kind: "copyfrom", Scope: migfile.Shared, Info: &scope.Query{}}
-			sc, known := r.model.ScopeOf(schema, table)
-			if known && sc == migfile.Tenant && schema != "" {
-				// As for any other query: COPY would write to public, where
-				// the table is not, whatever tenant the call is bound to.
-				r.diags.Add(r.sources[q.Name].Pos, fmt.Sprintf("write INSERT INTO %s (...) without the schema", table),
-					"query %s: tenant table %s is named %s.%s: drop the qualifier, tenantgen binds it to the tenant's schema", q.Name, table, schema, table)
-				continue
-			}
-			if known {
-				q.Scope = sc
-			}
-			if m := r.sources[q.Name].Marker; m != nil {
-				if m.Scope == migfile.Shared && q.Scope == migfile.Tenant {
-					r.diags.Add(r.sources[q.Name].Pos, "remove -- tenantgen:shared, or make the table shared",
-						"query %s is marked shared but copies into tenant table %s", q.Name, table)
-					continue
-				}
-				q.Scope = m.Scope
-			}
-			r.queries[q.Name] = q
 		}
 	}
+	r.queries = plan.New(r.model, r.sources, stmts, copies, r.diags).Queries
+	r.checkNames()
 }
 
-// queryErrorPos maps a byte offset of a query as sqlc emits it to the query
-// file: the emitted query's first line is the "-- name:" line at pos, and
-// the offending line is found again below it, by its text or else by the
-// word at the offset. When neither is found the query's own position is the
-// best there is.
-func queryErrorPos(src source, pos diag.Pos, sql string, off int) diag.Pos {
-	if off < 0 || off > len(sql) || pos.Line == 0 || len(src.Lines) < pos.Line {
-		return pos
-	}
-	start := strings.LastIndexByte(sql[:off], '\n') + 1
-	end := strings.IndexByte(sql[start:], '\n')
-	if end < 0 {
-		end = len(sql) - start
-	}
-	line, col := sql[start:start+end], off-start
-	word := sql[off:]
-	if n := strings.IndexAny(word, " \t\n,()[]:;"); n > 0 {
-		word = word[:n]
-	}
-	if start == 0 {
-		return pos
-	}
-	below := src.Lines[pos.Line:]
-	for i, l := range below {
-		if i > 0 && nameRe.MatchString(strings.TrimSpace(l)) {
-			below = below[:i]
-			break
+// methods are the methods db.go gives each receiver, which no query may
+// take as its name.
+var methods = map[migfile.Scope][]string{
+	migfile.Tenant: {"Tenant", "WithTx"},
+	migfile.Shared: {"WithTx"},
+}
+
+// checkNames refuses a query whose method would collide with one of
+// db.go's. Renaming it silently would make the Go name differ from the
+// query's everywhere else (sqlc's Params and Row types, the query file).
+func (r *rewriter) checkNames() {
+	for _, name := range sortedKeys(r.queries) {
+		q := r.queries[name]
+		recv := sharedType
+		if q.Scope == migfile.Tenant {
+			recv = tenantType
+		}
+		for _, m := range methods[q.Scope] {
+			if name == m {
+				r.diags.Add(r.sources[name].Pos, "rename the query: -- name: "+name+"Query :"+q.Kind+", say",
+					"query %s is named like the method %s.%s tenantgen generates", name, recv, m)
+				delete(r.queries, name)
+			}
 		}
 	}
-	for i, l := range below {
-		if strings.TrimRight(l, " \t\r") == strings.TrimRight(line, " \t\r") {
-			return diag.Pos{File: pos.File, Line: pos.Line + 1 + i, Col: col + 1}
-		}
-	}
-	for i, l := range below {
-		if c := strings.Index(l, word); c >= 0 && word != "" {
-			return diag.Pos{File: pos.File, Line: pos.Line + 1 + i, Col: c + 1}
-		}
-	}
-	return pos
 }
 
 // copyFromTable finds the table of a q.db.CopyFrom(ctx, []string{"t"}, ...)
@@ -265,8 +169,8 @@ func (r *rewriter) rewrite(name string, f *ast.File) error {
 	r.edits = r.edits[:0]
 	forEachQueryConst(f, func(lit *ast.BasicLit, sql string) {
 		m := queryHeaderRe.FindStringSubmatch(sql)
-		if q := r.queries[m[1]]; q != nil && q.Info.Qualified != sql {
-			r.edits = append(r.edits, edit{lit.Pos(), lit.End(), quote(q.Info.Qualified)})
+		if q := r.queries[m[1]]; q != nil && q.Qualified != sql {
+			r.edits = append(r.edits, edit{lit.Pos(), lit.End(), quote(q.Qualified)})
 		}
 	})
 	for _, decl := range f.Decls {
@@ -284,12 +188,12 @@ func (r *rewriter) rewrite(name string, f *ast.File) error {
 		}
 		q := r.queries[fd.Name.Name]
 		if q == nil {
-			return fmt.Errorf("%s: sqlc method %s matches no query", name, fd.Name.Name)
+			return fmt.Errorf("%s: sqlc generated method %s, which is none of the queries\n\thint: an sqlc option tenantgen does not handle may have added it; remove the option, or report it", name, fd.Name.Name)
 		}
 		recv := sharedType
 		if q.Scope == migfile.Tenant {
 			recv = tenantType
-			if at := qualifyCopyFrom(fd, r.model); at.IsValid() {
+			if at := copyFromAt(fd); q.CopyIntoTenant && at.IsValid() {
 				r.edits = append(r.edits, edit{at, at, strconv.Quote(contract.SchemaName) + ", "})
 			}
 		}
@@ -319,21 +223,13 @@ func apply(fset *token.FileSet, src []byte, edits []edit) []byte {
 	return out
 }
 
-// qualifyCopyFrom finds where the placeholder schema goes in front of a
-// tenant table that COPY writes to: q.db.CopyFrom(ctx, []string{"t"}, ...).
-func qualifyCopyFrom(fd *ast.FuncDecl, m *scope.Model) (at token.Pos) {
+// copyFromAt finds where the placeholder schema goes in front of the table
+// that COPY writes to: q.db.CopyFrom(ctx, []string{"t"}, ...).
+func copyFromAt(fd *ast.FuncDecl) (at token.Pos) {
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		lit := copyFromIdent(n)
-		if lit == nil || len(lit.Elts) != 1 {
-			return true
-		}
-		el, ok := lit.Elts[0].(*ast.BasicLit)
-		if !ok {
-			return true
-		}
-		table, _ := strconv.Unquote(el.Value)
-		if sc, ok := m.ScopeOf("", table); ok && sc == migfile.Tenant {
-			at = el.Pos()
+		if lit := copyFromIdent(n); lit != nil && len(lit.Elts) == 1 {
+			at = lit.Elts[0].Pos()
+			return false
 		}
 		return true
 	})
@@ -349,18 +245,6 @@ func quote(s string) string {
 }
 
 const sqlcHeader = "// Code generated by sqlc. DO NOT EDIT."
-
-// print formats a rewritten file, with tenantgen's header in place of sqlc's.
-func print(fset *token.FileSet, f *ast.File) ([]byte, error) {
-	if len(f.Comments) > 0 && f.Comments[0].List[0].Text == sqlcHeader {
-		f.Comments[0].List[0].Text = headerLine
-	}
-	var b bytes.Buffer
-	if err := format.Node(&b, fset, f); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
 
 func parseFile(fset *token.FileSet, name string, src []byte) (*ast.File, error) {
 	return parser.ParseFile(fset, name, src, parser.ParseComments)

@@ -13,10 +13,10 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"gopkg.in/yaml.v3"
 
-	"github.com/tenantgen/tenantgen/gen"
 	"github.com/tenantgen/tenantgen/gen/config"
 	"github.com/tenantgen/tenantgen/gen/diag"
 	"github.com/tenantgen/tenantgen/gen/migfile"
+	"github.com/tenantgen/tenantgen/gen/plan"
 	"github.com/tenantgen/tenantgen/gen/scope"
 	"github.com/tenantgen/tenantgen/gen/sqlcrun"
 )
@@ -96,12 +96,12 @@ func sortedKeys[V any](m map[string]V) []string {
 // queryErrors are the errors sqlc found in the query files, for a schema
 // with errors of its own (model is what could be analysed): those sqlc
 // reports in the schema files tenantgen has reported already.
-func queryErrors(cfg *config.Config, model *scope.Model, err error) error {
+func queryErrors(cfg *config.Config, display func(string) string, model *scope.Model, err error) error {
 	var l diag.List
 	if !errors.As(err, &l) {
 		return err
 	}
-	queries := gen.DisplayPath(cfg.Abs(cfg.Queries)) + "/"
+	queries := display(cfg.Abs(cfg.Queries)) + "/"
 	var keep diag.List
 	for _, d := range l {
 		if strings.HasPrefix(d.Pos.File, queries) {
@@ -169,7 +169,7 @@ func queryAt(text string, pos diag.Pos) span {
 	sp := span{0, len(text)}
 	off := 0
 	for i, l := range lines {
-		if nameRe.MatchString(strings.TrimSpace(l)) {
+		if plan.IsNameLine(l) {
 			if i+1 <= pos.Line {
 				sp.start = off
 			} else {

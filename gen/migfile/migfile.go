@@ -191,20 +191,8 @@ func Parse(path, text string, diags *diag.List) *File {
 			default:
 				diags.Add(pos, "goose knows Up, Down, StatementBegin, StatementEnd, NO TRANSACTION", "unknown goose annotation %q", strings.TrimSpace(c.text))
 			}
-		} else if m := markerRe.FindStringSubmatch(c.text); m != nil && tok.Token == pg_query.Token_SQL_COMMENT {
-			c.kind = 2
-			sc, ok := scopeWords[m[1]]
-			switch {
-			case !ok:
-				diags.Add(pos, "write -- tenantgen:shared or -- tenantgen:tenant"+suggest(m[1]), "unknown tenantgen marker %q", m[1])
-			case m[2] != "":
-				diags.Add(pos, "put nothing after the scope word on a marker line", "unexpected %q after -- tenantgen:%s", m[2], m[1])
-			default:
-				c.marker = &Marker{Scope: sc, Pos: pos}
-			}
-		} else if strings.Contains(c.text, "tenantgen:") {
-			diags.Add(pos, "a marker is a line comment of its own: -- tenantgen:shared or -- tenantgen:tenant", "malformed tenantgen marker %q", strings.TrimSpace(c.text))
-			c.kind = 2
+		} else if m, ok := ReadMarker(c.text, tok.Token == pg_query.Token_SQL_COMMENT, pos, diags); ok {
+			c.kind, c.marker = 2, m
 		} else if tok.Token == pg_query.Token_SQL_COMMENT && strings.Contains(c.text, "+goose") {
 			// goose reads every "--" line that mentions +goose as an
 			// annotation, and rejects the ones it does not know.
@@ -291,6 +279,31 @@ func Parse(path, text string, diags *diag.List) *File {
 		f.Statements = append(f.Statements, st)
 	}
 	return f
+}
+
+// ReadMarker reads one comment of a schema or query file with the marker
+// grammar both kinds of file share: a line comment of its own,
+// "-- tenantgen:shared" or "-- tenantgen:tenant". isMarker reports whether the
+// comment is meant as a marker at all (it mentions tenantgen:); a malformed
+// one is reported to diags and returns a nil Marker.
+func ReadMarker(comment string, line bool, pos diag.Pos, diags *diag.List) (m *Marker, isMarker bool) {
+	if mm := markerRe.FindStringSubmatch(comment); mm != nil && line {
+		sc, ok := scopeWords[mm[1]]
+		switch {
+		case !ok:
+			diags.Add(pos, "write -- tenantgen:shared or -- tenantgen:tenant"+suggest(mm[1]), "unknown tenantgen marker %q", mm[1])
+		case mm[2] != "":
+			diags.Add(pos, "put nothing after the scope word on a marker line", "unexpected %q after -- tenantgen:%s", mm[2], mm[1])
+		default:
+			return &Marker{Scope: sc, Pos: pos}, true
+		}
+		return nil, true
+	}
+	if strings.Contains(comment, "tenantgen:") {
+		diags.Add(pos, "a marker is a line comment of its own: -- tenantgen:shared or -- tenantgen:tenant", "malformed tenantgen marker %q", strings.TrimSpace(comment))
+		return nil, true
+	}
+	return nil, false
 }
 
 func addParseError(src *diag.Source, err error, diags *diag.List) {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/tenantgen/tenantgen/gen"
 	"github.com/tenantgen/tenantgen/gen/config"
-	_ "github.com/tenantgen/tenantgen/gen/golang" // registers the Go side of gen.Generate
 )
 
 // fixtures are the projects written for this test; gen's TestGolden checks

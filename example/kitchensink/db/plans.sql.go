@@ -85,7 +85,6 @@ type ListPlansInTenantRow struct {
 	Name string `json:"name"`
 }
 
-// tenantgen:tenant
 // A shared-only query made available to tenant code by its marker.
 func (q *TenantQueries) ListPlansInTenant(ctx context.Context) ([]ListPlansInTenantRow, error) {
 	rows, err := q.db.Query(ctx, listPlansInTenant)

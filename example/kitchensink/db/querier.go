@@ -10,44 +10,39 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-type (
-	TenantQuerier interface {
-		ArchiveAll(ctx context.Context) (pgconn.CommandTag, error)
-		CopyItems(ctx context.Context, arg []CopyItemsParams) (int64, error)
-		CountItems(ctx context.Context) (int64, error)
-		CreateItem(ctx context.Context, arg CreateItemParams) (Item, error)
-		CreateItemsBatch(ctx context.Context, arg []CreateItemsBatchParams) *CreateItemsBatchBatchResults
+// TenantQuerier is the method set of TenantQueries: the queries run in a tenant's schema.
+type TenantQuerier interface {
+	ArchiveAll(ctx context.Context) (pgconn.CommandTag, error)
+	CopyItems(ctx context.Context, arg []CopyItemsParams) (int64, error)
+	CountItems(ctx context.Context) (int64, error)
+	CreateItem(ctx context.Context, arg CreateItemParams) (Item, error)
+	CreateItemsBatch(ctx context.Context, arg []CreateItemsBatchParams) *CreateItemsBatchBatchResults
+	DeleteItem(ctx context.Context, id int64) (int64, error)
+	GetItem(ctx context.Context, id int64) (Item, error)
+	GetItemBatch(ctx context.Context, id []int64) *GetItemBatchBatchResults
+	GetItemWithPlan(ctx context.Context, id int64) (GetItemWithPlanRow, error)
+	ItemStats(ctx context.Context) (int64, error)
+	ListActiveItems(ctx context.Context) ([]ActiveItem, error)
+	ListEventsBatch(ctx context.Context, itemID []int64) *ListEventsBatchBatchResults
+	ListItems(ctx context.Context) ([]Item, error)
+	ListItemsByIDs(ctx context.Context, ids []int64) ([]ListItemsByIDsRow, error)
+	// sqlc.slice passes through as plain sqlc makes it for PostgreSQL (one array
+	// parameter); = ANY(sqlc.arg(ids)::bigint[]) above is the PostgreSQL idiom.
+	ListItemsBySlice(ctx context.Context, ids []int64) ([]int64, error)
+	ListItemsByStatus(ctx context.Context, status ItemStatus) ([]ListItemsByStatusRow, error)
+	ListItemsByTag(ctx context.Context, tag string) ([]ListItemsByTagRow, error)
+	// A shared-only query made available to tenant code by its marker.
+	ListPlansInTenant(ctx context.Context) ([]ListPlansInTenantRow, error)
+	NextItemID(ctx context.Context) (int64, error)
+	UpdateItemStatus(ctx context.Context, arg UpdateItemStatusParams) error
+}
 
-		DeleteItem(ctx context.Context, id int64) (int64, error)
-		GetItem(ctx context.Context, id int64) (Item, error)
-		GetItemBatch(ctx context.Context, id []int64) *GetItemBatchBatchResults
-		GetItemWithPlan(ctx context.Context, id int64) (GetItemWithPlanRow, error)
-
-		ItemStats(ctx context.Context) (int64, error)
-		ListActiveItems(ctx context.Context) ([]ActiveItem, error)
-		ListEventsBatch(ctx context.Context, itemID []int64) *ListEventsBatchBatchResults
-		ListItems(ctx context.Context) ([]Item, error)
-		ListItemsByIDs(ctx context.Context, ids []int64) ([]ListItemsByIDsRow, error)
-		// sqlc.slice passes through as plain sqlc makes it for PostgreSQL (one array
-		// parameter); = ANY(sqlc.arg(ids)::bigint[]) above is the PostgreSQL idiom.
-		ListItemsBySlice(ctx context.Context, ids []int64) ([]int64, error)
-		ListItemsByStatus(ctx context.Context, status ItemStatus) ([]ListItemsByStatusRow, error)
-		ListItemsByTag(ctx context.Context, tag string) ([]ListItemsByTagRow, error)
-
-		// tenantgen:tenant
-		// A shared-only query made available to tenant code by its marker.
-		ListPlansInTenant(ctx context.Context) ([]ListPlansInTenantRow, error)
-		NextItemID(ctx context.Context) (int64, error)
-		UpdateItemStatus(ctx context.Context, arg UpdateItemStatusParams) error
-	}
-	SharedQuerier interface {
-		CreatePlan(ctx context.Context, arg CreatePlanParams) (Plan, error)
-
-		GetPlanByName(ctx context.Context, name string) (Plan, error)
-
-		ListPlans(ctx context.Context) ([]Plan, error)
-	}
-)
+// SharedQuerier is the method set of SharedQueries: the queries of shared objects.
+type SharedQuerier interface {
+	CreatePlan(ctx context.Context, arg CreatePlanParams) (Plan, error)
+	GetPlanByName(ctx context.Context, name string) (Plan, error)
+	ListPlans(ctx context.Context) ([]Plan, error)
+}
 
 var (
 	_ TenantQuerier = (*TenantQueries)(nil)

@@ -4,8 +4,9 @@ package benchdb
 
 import (
 	"embed"
-	"github.com/tenantgen/tenantgen/runtime"
 	"io/fs"
+
+	"github.com/tenantgen/tenantgen/runtime"
 )
 
 //go:embed migrations

@@ -3,9 +3,15 @@
 package db
 
 import (
-	"context"
 	"github.com/jackc/pgx/v5"
 	"github.com/tenantgen/tenantgen/runtime"
+	"github.com/tenantgen/tenantgen/runtime/contract"
+)
+
+// The build fails here when this code and the tenantgen runtime disagree.
+const (
+	_ = contract.EnforceVersion(1 - contract.MinVersion) // the runtime no longer serves this code: regenerate it
+	_ = contract.EnforceVersion(contract.Version - 1)    // the runtime is older than this code: upgrade it
 )
 
 // DBTX is what queries run on: the runtime binds it to a scope.
@@ -40,58 +46,26 @@ func (q *SharedQueries) WithTx(tx pgx.Tx) *SharedQueries {
 	return &SharedQueries{db: tx}
 }
 
-// DB hands out queries bound to their scope. It is safe for concurrent use.
+// DB hands out queries bound to their scope: Shared, Tenant, FromContext,
+// SharedTx and TenantTx. It is safe for concurrent use.
 type DB struct {
-	rt *runtime.DB
+	runtime.Handle[*SharedQueries, *TenantQueries]
 }
 
 // New wraps the runtime, which owns the pool.
 func New(rt *runtime.DB) *DB {
-	return &DB{rt: rt}
+	return &DB{runtime.NewHandle(rt, newShared, newTenant)}
 }
 
-// Runtime returns the runtime db was built on.
-func (db *DB) Runtime() *runtime.DB {
-	return db.rt
+// newShared builds the shared queries over db.
+func newShared(db DBTX) *SharedQueries {
+	return &SharedQueries{db: db}
 }
 
-// Shared returns the shared queries.
-func (db *DB) Shared() *SharedQueries {
-	return &SharedQueries{db: db.rt.Shared()}
-}
-
-// Tenant returns the tenant queries of t.
-func (db *DB) Tenant(t runtime.Tenant) *TenantQueries {
+// newTenant builds the tenant queries of t over db, which is bound to t.
+func newTenant(db DBTX, t runtime.Tenant) *TenantQueries {
 	return &TenantQueries{
-		db:     db.rt.Tenant(t),
+		db:     db,
 		tenant: t,
 	}
-}
-
-// FromContext returns the tenant queries of the tenant ctx carries, as set by the
-// runtime's HTTP middleware or runtime.WithTenant.
-func (db *DB) FromContext(ctx context.Context) (*TenantQueries, error) {
-	t, ok := runtime.TenantFromContext(ctx)
-	if !ok {
-		return nil, runtime.ErrNoTenant
-	}
-	return db.Tenant(t), nil
-}
-
-// SharedTx runs fn in a transaction. It commits when fn returns nil and rolls
-// back otherwise, also when fn panics.
-func (db *DB) SharedTx(ctx context.Context, fn func(*SharedQueries) error) error {
-	return db.rt.SharedTx(ctx, func(tx DBTX) error {
-		return fn(&SharedQueries{db: tx})
-	})
-}
-
-// TenantTx runs fn in a transaction in t's schema; see SharedTx.
-func (db *DB) TenantTx(ctx context.Context, t runtime.Tenant, fn func(*TenantQueries) error) error {
-	return db.rt.TenantTx(ctx, t, func(tx DBTX) error {
-		return fn(&TenantQueries{
-			db:     tx,
-			tenant: t,
-		})
-	})
 }
