@@ -84,7 +84,7 @@ func TestErrorPrefix(t *testing.T) {
 		{[]string{"frobnicate"}, 2, "tenantgen: unknown command \"frobnicate\" for \"tenantgen\""},
 		{[]string{"generat"}, 2, `(did you mean "generate"?)`},
 		{[]string{"tenant", "frob"}, 2, "tenantgen: unknown command \"frob\" for \"tenantgen tenant\""},
-		{[]string{"tenant"}, 2, "tenantgen: missing subcommand: create, list, drop, domain\nusage: tenantgen tenant [command]\n"},
+		{[]string{"tenant"}, 2, "tenantgen: missing subcommand: create, list, drop, domain, rename, suspend, resume, export, import, move, rebalance\nusage: tenantgen tenant [command]\n"},
 		{[]string{"migrate", "--bogus"}, 2, "tenantgen: unknown flag: --bogus\nusage: tenantgen migrate [--shared"},
 		{[]string{"status"}, 2, "tenantgen: no database: pass --database-url or set DATABASE_URL\nusage: tenantgen status"},
 		{[]string{"generate", "-f", filepath.Join(empty, "nope.yaml")}, 1, "tenantgen: " + filepath.Join(empty, "nope.yaml") + ": no such file"},

@@ -9,7 +9,9 @@ import (
 
 	"github.com/tenantgen/tenantgen/gen"
 	"github.com/tenantgen/tenantgen/gen/config"
+	"github.com/tenantgen/tenantgen/gen/diag"
 	_ "github.com/tenantgen/tenantgen/gen/golang" // installs the Go emitter
+	"github.com/tenantgen/tenantgen/gen/migrations"
 )
 
 // configFlag is -f: the config file, by default the nearest tenantgen.yaml
@@ -120,8 +122,16 @@ func runGenerate(e *env, cfg *config.Config, force bool) error {
 
 func newVet(e *env) *cobra.Command {
 	c := &cobra.Command{
-		Use:     "vet [-f tenantgen.yaml]",
-		Short:   "Check the schema and queries without writing anything",
+		Use:   "vet [-f tenantgen.yaml]",
+		Short: "Check the schema and queries without writing anything",
+		Long: `Checks the schema and queries as generate does, without writing anything.
+
+It also prints, as warnings on stderr (the exit code stays 0), what Citus
+schema-based sharding refuses or changes in tenant schemas: int/smallint
+sequences written by tenant triggers or functions, current_schema() in
+tenant SQL, tenant statements naming other schemas. They are printed whether
+or not the project runs on Citus: the files stay valid on plain PostgreSQL,
+and they are what would break the day it moves to Citus.`,
 		Example: "  tenantgen vet",
 		Args:    noArgs,
 	}
@@ -131,14 +141,30 @@ func newVet(e *env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if newStamp(cfg).current() {
-			return nil // checked by the generate that left it so
+		if !newStamp(cfg).current() { // else checked by the generate that left it so
+			fullRuns++
+			if _, err := gen.Generate(cfg, gen.Options{}); err != nil {
+				return err
+			}
 		}
-		fullRuns++
-		_, err = gen.Generate(cfg, gen.Options{})
-		return err
+		return printCitusWarnings(e, cfg)
 	}
 	return c
+}
+
+// printCitusWarnings prints the schema's Citus warnings, compiler style:
+// file:line:col: warning: ..., with the hint below.
+func printCitusWarnings(e *env, cfg *config.Config) error {
+	m, err := gen.LoadSchema(cfg)
+	if err != nil {
+		return err
+	}
+	ws, _ := migrations.CitusWarnings(m).Err().(diag.List) // sorted by position
+	for _, w := range ws {
+		w.Msg = "warning: " + w.Msg // Msg starts with "Citus: "
+		fmt.Fprintln(e.stderr, w.Error())
+	}
+	return nil
 }
 
 func newDiff(e *env) *cobra.Command {
