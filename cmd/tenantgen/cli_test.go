@@ -34,6 +34,10 @@ func TestHelp(t *testing.T) {
 		{[]string{"tenant", "create", "-h"}, []string{"Usage:\n  tenantgen tenant create NAME...", "--database-url"}},
 		{[]string{"tenant", "domain", "add", "--help"}, []string{"tenantgen tenant domain add TENANT DOMAIN", "--primary"}},
 		{[]string{"status", "-h"}, []string{"--check", "--json"}},
+		{[]string{"tenant", "import", "-h"}, []string{"tenantgen tenant import FILE [--as NEW]", "--pg-bin string", "Examples:"}},
+		{[]string{"help", "tenant", "export"}, []string{"tenantgen tenant export NAME -o FILE", "-o, --output string"}},
+		{[]string{"tenant", "move", "-h"}, []string{"citus_schema_move", "--node string"}},
+		{[]string{"vet", "-h"}, []string{"warnings on stderr"}},
 		{[]string{"generate", "--help"}, []string{"Usage:\n  tenantgen generate [-f tenantgen.yaml]", "-f, --file string"}},
 		{[]string{"exec", "-h"}, []string{"tenantgen exec --tenant NAME -- CMD", "Examples:"}},
 	} {

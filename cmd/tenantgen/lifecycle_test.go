@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -173,6 +174,11 @@ func TestCLIExportImport(t *testing.T) {
 	}
 	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("export file: %v %v", fi, err)
+	}
+	// -o - writes the same archive to stdout, and nothing else there.
+	raw := src.must(src.db("tenant", "export", "thor", "-o", "-")...)
+	if hdr, err := tar.NewReader(strings.NewReader(raw)).Next(); err != nil || hdr.Name != "manifest.json" {
+		t.Fatalf("export to stdout: %v %v", hdr, err)
 	}
 
 	// --as first: the exported name must be free while pg_restore runs.
