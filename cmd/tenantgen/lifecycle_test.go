@@ -279,18 +279,33 @@ func TestCLIVetCitusWarnings(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sql/schema/00002_owners.sql"), []byte(schema), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Twice: after generate, vet takes the stamp's shortcut and warns all
-	// the same.
-	for i := range 2 {
-		if i == 1 {
-			if code, _, errs := cli("generate", "-f", cfg); code != 0 {
-				t.Fatalf("generate: %s", errs)
-			}
-		}
+	// After generate, vet takes the stamp's shortcut: the first one loads
+	// the schema for the warnings, the next ones print them from the cache.
+	if code, _, errs := cli("generate", "-f", cfg); code != 0 {
+		t.Fatalf("generate: %s", errs)
+	}
+	loads := citusLoads
+	var first string
+	for i := range 3 {
 		code, out, errs := cli("vet", "-f", cfg)
-		if code != 0 || out != "" || !strings.Contains(errs, "00002_owners.sql:4:36: warning: Citus: ") || !strings.Contains(errs, "\thint: ") {
+		if code != 0 || out != "" || !strings.Contains(errs, "00002_owners.sql:4:36: warning: Citus: current_schema in tenant SQL") || !strings.Contains(errs, "\thint: ") {
 			t.Errorf("vet %d: exit %d\nstdout %q\nstderr %q", i, code, out, errs)
 		}
+		if i == 0 {
+			first = errs
+		} else if errs != first {
+			t.Errorf("vet %d from the cache:\n%s\nwant\n%s", i, errs, first)
+		}
+	}
+	if citusLoads != loads+1 {
+		t.Errorf("%d schema loads for 3 vets of the same inputs", citusLoads-loads)
+	}
+	// A change to the schema is seen: the warning goes with it.
+	if err := os.WriteFile(filepath.Join(dir, "sql/schema/00002_owners.sql"), []byte(strings.Replace(schema, "(current_schema())", "('x')", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := cli("vet", "-f", cfg); code != 0 || errs != "" {
+		t.Errorf("vet after the fix: exit %d: %s", code, errs)
 	}
 }
 
