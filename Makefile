@@ -41,12 +41,13 @@ demo:
 # (about 15-19 s fresh, under 2 s when up), then the tests run with their
 # package database on the coordinator (made on every node by internal/pgtest):
 # the TestCitus tests and a selection of the runtime's lifecycle and isolation
-# tests (CITUS_RUN; CITUS_RUN=. runs the whole runtime suite, about 6 min), and
-# the polls and kitchensink suites whole, unchanged. Without a cluster they
-# skip, saying why; under CI=true they fail.
+# tests (CITUS_RUN; CITUS_RUN=. runs the whole runtime suite, about 6 min), the
+# polls and kitchensink suites whole, unchanged, and the CLI's TestCitus tests.
+# Without a cluster they skip, saying why; under CI=true they fail.
 CITUS_URL ?= postgres://postgres@127.0.0.1:5441/postgres?sslmode=disable
 CITUS_RUN ?= ^(TestCitus|TestREADMEGooseCommands|TestCreateTenantIsAtomic|TestDropTenant|TestDownTo|TestSwitchingTenantsOnOneConnection|TestFaultsDoNotLeak|TestRollingMigration)
 test-citus:
 	./scripts/ensure-citus.sh
 	TENANTGEN_TEST_DATABASE_URL='$(CITUS_URL)' $(GO) test -count=1 -timeout 15m -run '$(CITUS_RUN)' ./internal/pgtest/ ./runtime/ ./gen/
 	TENANTGEN_TEST_DATABASE_URL='$(CITUS_URL)' $(GO) test -count=1 -timeout 10m ./example/polls/ ./example/kitchensink/
+	TENANTGEN_TEST_DATABASE_URL='$(CITUS_URL)' $(GO) test -count=1 -timeout 5m -run '^TestCitus' ./cmd/tenantgen/

@@ -142,13 +142,7 @@ func runMigrate(ctx context.Context, e *env, df *dbFlags, o migrateOpts) error {
 	if rep == nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "tenants: %d total, %d up to date, %d migrated, %d failed (target version %d, %s)\n",
-		rep.Total, rep.UpToDate, len(rep.Results)-len(rep.Failed()), len(rep.Failed()), rep.Target, time.Since(start).Round(time.Millisecond))
-	if o.dry {
-		for _, r := range rep.Results {
-			fmt.Fprintf(e.stdout, "  %s: %d -> %d\n", r.Tenant, r.From, r.To)
-		}
-	}
+	printMigrateReport(e.stdout, rep, time.Since(start))
 	if failed := rep.Failed(); len(failed) > 0 {
 		fmt.Fprintln(e.stderr, "tenantgen: failed tenants (rerun to resume):")
 		for _, r := range failed {
@@ -157,6 +151,32 @@ func runMigrate(ctx context.Context, e *env, df *dbFlags, o migrateOpts) error {
 		return errProblems
 	}
 	return err
+}
+
+// printMigrateReport sums up a tenant migration: a dry run counts what
+// would migrate, a down migration names its target, and a tenant's note
+// (a run split at NO TRANSACTION migrations) is shown under it.
+func printMigrateReport(w io.Writer, rep *runtime.MigrateReport, took time.Duration) {
+	failed := len(rep.Failed())
+	target := fmt.Sprintf("target version %d", rep.Target)
+	if rep.DownTo != nil {
+		target = fmt.Sprintf("down to version %d", *rep.DownTo)
+	}
+	verb := "migrated"
+	n := len(rep.Results) - failed
+	if rep.DryRun {
+		verb, n = "would migrate", rep.WouldMigrate
+	}
+	fmt.Fprintf(w, "tenants: %d total, %d up to date, %d %s, %d failed (%s, %s)\n",
+		rep.Total, rep.UpToDate, n, verb, failed, target, took.Round(time.Millisecond))
+	for _, r := range rep.Results {
+		switch {
+		case rep.DryRun:
+			fmt.Fprintf(w, "  %s: %d -> %d\n", r.Tenant, r.From, r.To)
+		case r.Note != "":
+			fmt.Fprintf(w, "  %s: %s\n", r.Tenant, r.Note)
+		}
+	}
 }
 
 // progressPrinter redraws one status line on a terminal; elsewhere it
@@ -190,48 +210,105 @@ func progressPrinter(w io.Writer, start time.Time) func(done, total, failed int)
 }
 
 func newTenant(e *env) *cobra.Command {
-	return group("tenant", "Create, list and drop tenants, map their domains",
+	return group("tenant", "Create, list, drop, rename, suspend, export and move tenants",
 		`  tenantgen tenant create thor --domain thor.polls.local
   tenantgen tenant list
   tenantgen tenant domain add thor thor.io --primary
   tenantgen tenant drop thor --confirm thor`,
-		newTenantCreate(e), newTenantList(e), newTenantDrop(e), newTenantDomain(e))
+		newTenantCreate(e), newTenantList(e), newTenantDrop(e), newTenantDomain(e),
+		newTenantRename(e), newTenantState(e, true), newTenantState(e, false),
+		newTenantExport(e), newTenantImport(e), newTenantMove(e), newTenantRebalance(e))
+}
+
+// createOpts are tenant create's flags.
+type createOpts struct {
+	domains []string
+	seed    string
+	node    string
 }
 
 func newTenantCreate(e *env) *cobra.Command {
-	var domains []string
+	var o createOpts
 	c := &cobra.Command{
-		Use:   "create NAME... [--domain D ...]",
+		Use:   "create NAME... [--domain D ...] [--seed FILE.sql] [--node HOST:PORT]",
 		Short: "Create tenants: schema, every tenant migration, registry row, domains",
-		Long: `Creates each tenant's schema, applies the tenant migration set to it, and
-registers it with its domains (the first is primary), all or nothing per
-tenant. Names are lower-case identifiers: letters, digits and _.`,
+		Long: `Creates each tenant's schema, applies the tenant migration set to it, runs the
+seed, and registers it with its domains (the first is primary), all or nothing
+per tenant. Names are lower-case identifiers: letters, digits and _.
+
+--seed runs a SQL script in each new tenant's creation transaction (unqualified
+names resolve in the tenant's schema first; "$tenant".t names its table); a
+failing seed leaves no tenant. --node places the tenants on a Citus worker.
+
+With several names each is reported on its own line; when any fails the others
+are still created, the failed ones are listed and the exit code is 1.`,
 		Example: `  tenantgen tenant create thor --domain thor.polls.local
-  tenantgen tenant create potter loki`,
+  tenantgen tenant create potter loki --seed seed.sql
+  tenantgen tenant create thor --node 10.0.0.3:5432`,
 	}
 	df := addDBFlags(c)
-	c.Flags().StringArrayVar(&domains, "domain", nil, "domain of the tenant (repeatable; the first is primary)")
+	fl := c.Flags()
+	fl.StringArrayVar(&o.domains, "domain", nil, "domain of the tenant (repeatable; the first is primary)")
+	fl.StringVar(&o.seed, "seed", "", "SQL script run in each new tenant's creation transaction")
+	fl.StringVar(&o.node, "node", "", "Citus worker (host:port) to place the tenants on")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		names, err := tenantArgs(args)
 		if err != nil {
 			return err
 		}
-		ctx := cmd.Context()
-		db, err := df.open(ctx, true)
+		if len(names) > 1 && len(o.domains) > 0 {
+			return usagef("--domain maps one tenant's domains: create tenants with domains one at a time")
+		}
+		return runCreate(cmd.Context(), e, df, names, o)
+	}
+	return c
+}
+
+func runCreate(ctx context.Context, e *env, df *dbFlags, names []runtime.Tenant, o createOpts) error {
+	opts := runtime.CreateOptions{Domains: o.domains, Node: o.node}
+	if o.seed != "" {
+		// Read now: a missing file fails before any tenant is made.
+		seed, err := runtime.SeedFile(o.seed)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		for _, t := range names {
-			start := time.Now()
-			if err := db.CreateTenant(ctx, t, runtime.CreateOptions{Domains: domains}); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "created tenant %s (%s)\n", t, time.Since(start).Round(time.Millisecond))
-		}
-		return nil
+		opts.Seed = seed
 	}
-	return c
+	db, err := df.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if o.node != "" {
+		if err := requireCitus(ctx, db, "--node"); err != nil {
+			return err
+		}
+	}
+	return eachTenant(ctx, e, names, "created", func(t runtime.Tenant) error {
+		return createOne(ctx, e, db, t, opts)
+	})
+}
+
+func createOne(ctx context.Context, e *env, db *runtime.DB, t runtime.Tenant, opts runtime.CreateOptions) error {
+	start := time.Now()
+	if err := db.CreateTenant(ctx, t, opts); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created tenant %s (%s)\n", t, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// requireCitus refuses a Citus-only flag or command on plain PostgreSQL,
+// before anything is done.
+func requireCitus(ctx context.Context, db *runtime.DB, what string) error {
+	info, err := db.Citus(ctx)
+	if err != nil {
+		return err
+	}
+	if !info.Enabled {
+		return fmt.Errorf("%s needs Citus: this database is not a Citus coordinator (no citus extension)", what)
+	}
+	return nil
 }
 
 func newTenantDrop(e *env) *cobra.Command {
@@ -276,7 +353,8 @@ func newTenantList(e *env) *cobra.Command {
 		Short: "List the registry: tenants, their state, database and domains",
 		Long: `Lists every registered tenant. The primary domain is starred. --json prints
 an array of {"name", "database", "state", "created_at", "domains": [{"domain",
-"primary"}]}.`,
+"primary"}]}, and on Citus "node": the worker (host:port) holding the tenant's
+schema, read live from Citus (also the NODE column).`,
 		Example: "  tenantgen tenant list\n  tenantgen tenant list --json",
 		Args:    noArgs,
 	}
@@ -293,15 +371,29 @@ an array of {"name", "database", "state", "created_at", "domains": [{"domain",
 		if err != nil {
 			return err
 		}
-		if asJSON {
-			return printTenantsJSON(e.stdout, infos)
+		nodes, err := tenantNodes(ctx, db)
+		if err != nil {
+			return err
 		}
-		return printTenants(e.stdout, infos)
+		if asJSON {
+			return printTenantsJSON(e.stdout, infos, nodes)
+		}
+		return printTenants(e.stdout, infos, nodes)
 	}
 	return c
 }
 
-func printTenantsJSON(w io.Writer, infos []runtime.TenantInfo) error {
+// tenantNodes maps tenants to their Citus node; nil on plain PostgreSQL,
+// where listings have no node column.
+func tenantNodes(ctx context.Context, db *runtime.DB) (map[string]string, error) {
+	info, err := db.Citus(ctx)
+	if err != nil || !info.Enabled {
+		return nil, err
+	}
+	return db.TenantNodes(ctx)
+}
+
+func printTenantsJSON(w io.Writer, infos []runtime.TenantInfo, nodes map[string]string) error {
 	type dom struct {
 		Domain  string `json:"domain"`
 		Primary bool   `json:"primary"`
@@ -312,10 +404,15 @@ func printTenantsJSON(w io.Writer, infos []runtime.TenantInfo) error {
 		State    string    `json:"state"`
 		Created  time.Time `json:"created_at"`
 		Domains  []dom     `json:"domains"`
+		Node     *string   `json:"node,omitempty"` // Citus only; "" before the schema has tables
 	}
 	out := []row{}
 	for _, ti := range infos {
 		r := row{Name: ti.Tenant.Name(), Database: ti.Database, State: string(ti.State), Created: ti.CreatedAt, Domains: []dom{}}
+		if nodes != nil {
+			n := nodes[ti.Tenant.Name()]
+			r.Node = &n
+		}
 		for _, d := range ti.Domains {
 			r.Domains = append(r.Domains, dom{d.Name, d.Primary})
 		}
@@ -326,9 +423,13 @@ func printTenantsJSON(w io.Writer, infos []runtime.TenantInfo) error {
 	return enc.Encode(out)
 }
 
-func printTenants(w io.Writer, infos []runtime.TenantInfo) error {
+func printTenants(w io.Writer, infos []runtime.TenantInfo, nodes map[string]string) error {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "TENANT\tSTATE\tDATABASE\tDOMAINS")
+	if nodes != nil {
+		fmt.Fprintln(tw, "TENANT\tSTATE\tDATABASE\tNODE\tDOMAINS")
+	} else {
+		fmt.Fprintln(tw, "TENANT\tSTATE\tDATABASE\tDOMAINS")
+	}
 	for _, ti := range infos {
 		var ds []string
 		for _, d := range ti.Domains {
@@ -337,6 +438,10 @@ func printTenants(w io.Writer, infos []runtime.TenantInfo) error {
 				s += "*"
 			}
 			ds = append(ds, s)
+		}
+		if nodes != nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ti.Tenant, ti.State, ti.Database, orDash(nodes[ti.Tenant.Name()]), strings.Join(ds, " "))
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ti.Tenant, ti.State, ti.Database, strings.Join(ds, " "))
 	}
@@ -436,13 +541,17 @@ CI and deploys. --json prints the status as one object; see the README.`,
 		if err != nil {
 			return err
 		}
+		cs, err := citusStatus(ctx, db, st)
+		if err != nil {
+			return err
+		}
 		if asJSON {
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
-			if err := enc.Encode(st); err != nil {
+			if err := enc.Encode(cs); err != nil {
 				return err
 			}
-		} else if err := printStatus(e.stdout, st); err != nil {
+		} else if err := printStatus(e.stdout, cs); err != nil {
 			return err
 		}
 		if check {
@@ -456,18 +565,83 @@ CI and deploys. --json prints the status as one object; see the README.`,
 	return c
 }
 
-func printStatus(w io.Writer, st *runtime.FleetStatus) error {
+// statusOut is status's output: the runtime's FleetStatus, and on Citus
+// each tenant's node and the workers with their tenant counts. Plain
+// PostgreSQL gets exactly the FleetStatus fields.
+type statusOut struct {
+	*runtime.FleetStatus
+	Tenants []tenantStatusOut `json:"tenants"`
+	Nodes   []nodeOut         `json:"nodes,omitempty"`
+	citus   bool
+}
+
+type tenantStatusOut struct {
+	runtime.TenantStatus
+	Node *string `json:"node,omitempty"`
+}
+
+type nodeOut struct {
+	Node    string `json:"node"`
+	Tenants int    `json:"tenants"`
+}
+
+func citusStatus(ctx context.Context, db *runtime.DB, st *runtime.FleetStatus) (*statusOut, error) {
+	out := &statusOut{FleetStatus: st, Tenants: []tenantStatusOut{}}
+	nodes, err := tenantNodes(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	out.citus = nodes != nil
+	for _, t := range st.Tenants {
+		ts := tenantStatusOut{TenantStatus: t}
+		if out.citus {
+			n := nodes[t.Tenant]
+			ts.Node = &n
+		}
+		out.Tenants = append(out.Tenants, ts)
+	}
+	if out.citus {
+		workers, err := db.CitusNodes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range workers {
+			out.Nodes = append(out.Nodes, nodeOut{w.Node, w.Tenants})
+		}
+	}
+	return out, nil
+}
+
+func printStatus(w io.Writer, st *statusOut) error {
 	fmt.Fprintf(w, "shared: version %d of %d (%d pending)\n", st.Shared.Version, st.Shared.Latest, st.Shared.Pending)
 	tw := newTable(w)
-	fmt.Fprintln(tw, "TENANT\tSTATE\tVERSION\tLATEST\tPENDING\tNOTE")
+	if st.citus {
+		fmt.Fprintln(tw, "TENANT\tSTATE\tNODE\tVERSION\tLATEST\tPENDING\tNOTE")
+	} else {
+		fmt.Fprintln(tw, "TENANT\tSTATE\tVERSION\tLATEST\tPENDING\tNOTE")
+	}
 	for _, t := range st.Tenants {
+		if st.citus {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Tenant, t.State, orDash(*t.Node), t.Version, t.Latest, t.Pending, t.Note)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Tenant, t.State, t.Version, t.Latest, t.Pending, t.Note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%d tenants: %d up to date, %d behind, %d ahead\n", len(st.Tenants), st.UpToDate, st.Behind, st.Ahead)
+	for _, n := range st.Nodes {
+		fmt.Fprintf(w, "node %s: %d tenant(s)\n", n.Node, n.Tenants)
+	}
 	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // table aligns tab-separated columns; Flush writes them to w without the

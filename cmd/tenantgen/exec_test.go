@@ -43,8 +43,14 @@ DROP TABLE items;
 
 func newCLIProject(t *testing.T) *cliProject {
 	t.Helper()
+	return newCLIProjectOn(t, pgtest.NewDatabase(t))
+}
+
+// newCLIProjectOn is newCLIProject on the database at url.
+func newCLIProjectOn(t *testing.T, url string) *cliProject {
+	t.Helper()
 	ctx := context.Background()
-	p := &cliProject{t: t, dir: t.TempDir(), url: pgtest.NewDatabase(t)}
+	p := &cliProject{t: t, dir: t.TempDir(), url: url}
 	admin, err := pgx.Connect(ctx, p.url)
 	if err != nil {
 		t.Fatal(err)

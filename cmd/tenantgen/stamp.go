@@ -86,19 +86,57 @@ func (s *stamp) save() {
 		_ = os.Remove(s.path)
 		return
 	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
+	writeCache(s.path, sum+"\n")
+}
+
+// writeCache replaces path with content through a temporary file, so that
+// a reader never sees half of it; errors leave the cache as it was.
+func writeCache(path, content string) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".stamp-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".stamp-*")
 	if err != nil {
 		return
 	}
-	_, werr := tmp.WriteString(sum + "\n")
+	_, werr := tmp.WriteString(content)
 	if cerr := tmp.Close(); werr != nil || cerr != nil {
 		_ = os.Remove(tmp.Name())
 		return
 	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		_ = os.Remove(tmp.Name())
+	}
+}
+
+// warningsPath is where vet keeps the Citus warnings of the fingerprinted
+// inputs: the stamp's path with .citus, its first line the fingerprint.
+func (s *stamp) warningsPath() string {
+	if s.path == "" || s.sum == "" {
+		return ""
+	}
+	return s.path + ".citus"
+}
+
+// loadWarnings returns the warnings saved for these very inputs.
+func (s *stamp) loadWarnings() (string, bool) {
+	path := s.warningsPath()
+	if path == "" {
+		return "", false
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
+	}
+	sum, text, ok := strings.Cut(string(data), "\n")
+	return text, ok && sum == s.sum
+}
+
+// saveWarnings keeps text for the inputs fingerprinted when the stamp was
+// made; like save, failing to is not an error.
+func (s *stamp) saveWarnings(text string) {
+	path := s.warningsPath()
+	if path != "" {
+		writeCache(path, s.sum+"\n"+text)
 	}
 }
