@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -11,11 +12,18 @@ import (
 
 // A pooled connection whose backend was terminated (a restart, a failover,
 // pg_terminate_backend, an idle timeout on a proxy) is found dead only when
-// the next query is written to it. pgx reports that case as safe to retry
-// (pgconn.SafeToRetry: nothing reached the server), and the pool destroys
-// the connection when it is released. Outside a transaction the runtime
-// runs such a query once more, on another connection, so that a killed
-// backend costs its callers nothing.
+// the next query is written to it; the pool destroys it when released.
+// Outside a transaction the runtime runs such a query once more, on another
+// connection, when that cannot apply anything twice:
+//   - pgx says nothing of it reached the server (pgconn.SafeToRetry), or
+//   - it is a plain SELECT and the connection is gone: an idle backend
+//     killed sends its FATAL 57P01 before our query arrives, and pgx reads it
+//     as the query's error. A SELECT that was running instead ran in its own
+//     transaction, which the termination rolled back. (A SELECT calling a
+//     function that writes could, in the instant between its commit and its
+//     reply, run twice: generated reads do not write.)
+// Writes that were sent are never retried: whether they committed is
+// unknown.
 
 // connSource hands out connections, each with the function that gives it
 // back.
@@ -51,14 +59,45 @@ func (s anySource) acquire(ctx context.Context) (*pgxpool.Conn, func(), error) {
 	return s.r.acquireAny(ctx)
 }
 
-// deadBeforeSent reports whether a query that failed with err on c, outside
-// a transaction, may run again on another connection: c is closed and
-// nothing of the query reached the server.
-func deadBeforeSent(c *pgxpool.Conn, err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+// deadBeforeSent reports whether sql, which failed with err on c outside a
+// transaction, may run again on another connection: c is closed, ctx still
+// live, and the query either never reached the server or is a plain read.
+func deadBeforeSent(ctx context.Context, c *pgxpool.Conn, sql string, err error) bool {
+	if err == nil || ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	return c.Conn().IsClosed() && pgconn.SafeToRetry(err)
+	if !c.Conn().IsClosed() {
+		return false
+	}
+	return pgconn.SafeToRetry(err) || plainSelect(sql)
+}
+
+// plainSelect reports whether sql, past comments and spaces, starts with
+// SELECT (not WITH, which may modify data).
+func plainSelect(sql string) bool {
+	for {
+		sql = strings.TrimLeft(sql, " \t\r\n")
+		switch {
+		case strings.HasPrefix(sql, "--"):
+			i := strings.IndexByte(sql, '\n')
+			if i < 0 {
+				return false
+			}
+			sql = sql[i+1:]
+		case strings.HasPrefix(sql, "/*"):
+			i := strings.Index(sql, "*/")
+			if i < 0 {
+				return false
+			}
+			sql = sql[i+2:]
+		default:
+			return len(sql) > 6 && strings.EqualFold(sql[:6], "select") && !isIdentByte(sql[6])
+		}
+	}
+}
+
+func isIdentByte(b byte) bool {
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }
 
 // errRows are the rows of a query that could not be sent.

@@ -85,7 +85,7 @@ func (c *poolTenantDBTX) Exec(ctx context.Context, sql string, args ...any) (pgc
 	if err != nil && retryable(conn, err) {
 		tag, err = conn.Exec(ctx, sql, args...)
 	}
-	if err != nil && deadBeforeSent(conn, err) {
+	if err != nil && deadBeforeSent(ctx, conn, sql, err) {
 		release()
 		if conn, release, err = c.src.acquire(ctx); err != nil {
 			return pgconn.CommandTag{}, err
@@ -109,7 +109,7 @@ func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pg
 		if retryable(conn, err) {
 			rows, err = conn.Query(ctx, sql, args...)
 		}
-		if err != nil && deadBeforeSent(conn, err) {
+		if err != nil && deadBeforeSent(ctx, conn, sql, err) {
 			release()
 			if conn, release, err = c.src.acquire(ctx); err != nil {
 				return nil, err
@@ -229,7 +229,7 @@ func (r *retryRows) Next() bool {
 // whether that gave a row.
 func (r *retryRows) redo() bool {
 	r.Rows.Close()
-	if !deadBeforeSent(r.conn, r.Rows.Err()) {
+	if !deadBeforeSent(r.ctx, r.conn, r.sql, r.Rows.Err()) {
 		return false
 	}
 	r.release()
