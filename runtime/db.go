@@ -34,6 +34,9 @@ type DB struct {
 	spillSet   bool
 	registered atomic.Int64 // registry size at Open, for cache sizing
 	listener   *listener    // registry notifications (notify.go)
+	noListen   bool
+	origin     string       // names this runtime in its notifications
+	pending    pendingNames // tenants recreated since the last announcement
 
 	logger *slog.Logger
 	migs   Migrations
@@ -179,7 +182,7 @@ func New(pool *pgxpool.Pool, opts ...Option) *DB {
 }
 
 func newDB(opts []Option) *DB {
-	db := &DB{logger: slog.Default()}
+	db := &DB{logger: slog.Default(), origin: newOrigin()}
 	for _, o := range opts {
 		o(db)
 	}

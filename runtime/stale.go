@@ -322,9 +322,14 @@ func (db *DB) noteBound(t Tenant) {
 // tenantRecreated is called after this runtime dropped t or created it
 // (perhaps again, after another process dropped it): the pool's statements
 // for t's SQL, if any, name objects that are gone. A listener for registry
-// changes made by other processes would call it too; until one exists, the
-// retry covers them.
+// changes made by other processes calls resetTenant (notify.go).
 func (db *DB) tenantRecreated(t Tenant) {
+	db.pending.add(t.name) // for announceRegistry, to other processes
+	db.resetTenant(t)
+}
+
+// resetTenant marks the pool's statements stale if any may be t's.
+func (db *DB) resetTenant(t Tenant) {
 	db.boundMu.RLock()
 	_, ok := db.bound[t.name]
 	db.boundMu.RUnlock()
