@@ -131,3 +131,26 @@ func (b *releasingBatch) Close() error {
 	}
 	return err
 }
+
+// acquireLive takes a connection for a retry, pinging it first: when one
+// backend was killed, others of the pool may have been too (a restart), and
+// the retry must not be spent on one of them. It gives up after a few dead
+// ones, returning the last error.
+func acquireLive(ctx context.Context, src connSource) (*pgxpool.Conn, func(), error) {
+	var err error
+	for range 4 {
+		var c *pgxpool.Conn
+		var release func()
+		if c, release, err = src.acquire(ctx); err != nil {
+			return nil, nil, err
+		}
+		if err = c.Ping(ctx); err == nil {
+			return c, release, nil
+		}
+		release() // closed by the failed ping: the pool destroys it
+		if ctx.Err() != nil {
+			return nil, nil, err
+		}
+	}
+	return nil, nil, err
+}

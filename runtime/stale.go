@@ -87,7 +87,7 @@ func (c *poolTenantDBTX) Exec(ctx context.Context, sql string, args ...any) (pgc
 	}
 	if err != nil && deadBeforeSent(ctx, conn, sql, err) {
 		release()
-		if conn, release, err = c.src.acquire(ctx); err != nil {
+		if conn, release, err = acquireLive(ctx, c.src); err != nil {
 			return pgconn.CommandTag{}, err
 		}
 		tag, err = conn.Exec(ctx, sql, args...)
@@ -111,7 +111,7 @@ func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pg
 		}
 		if err != nil && deadBeforeSent(ctx, conn, sql, err) {
 			release()
-			if conn, release, err = c.src.acquire(ctx); err != nil {
+			if conn, release, err = acquireLive(ctx, c.src); err != nil {
 				return nil, err
 			}
 			rows, err = conn.Query(ctx, sql, args...)
@@ -234,7 +234,7 @@ func (r *retryRows) redo() bool {
 	}
 	r.release()
 	r.conn = nil
-	conn, release, err := r.src.acquire(r.ctx)
+	conn, release, err := acquireLive(r.ctx, r.src)
 	if err != nil {
 		r.Rows = &errRows{err: err}
 		return false
