@@ -85,7 +85,7 @@ func (c *poolTenantDBTX) Exec(ctx context.Context, sql string, args ...any) (pgc
 	if err != nil && retryable(conn, err) {
 		tag, err = conn.Exec(ctx, sql, args...)
 	}
-	if err != nil && deadBeforeSent(ctx, conn, sql, err) {
+	for try := 0; try < deadRetries && err != nil && deadBeforeSent(ctx, conn, sql, err); try++ {
 		release()
 		if conn, release, err = acquireLive(ctx, c.src); err != nil {
 			return pgconn.CommandTag{}, err
@@ -109,7 +109,7 @@ func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pg
 		if retryable(conn, err) {
 			rows, err = conn.Query(ctx, sql, args...)
 		}
-		if err != nil && deadBeforeSent(ctx, conn, sql, err) {
+		for try := 0; try < deadRetries && err != nil && deadBeforeSent(ctx, conn, sql, err); try++ {
 			release()
 			if conn, release, err = acquireLive(ctx, c.src); err != nil {
 				return nil, err
@@ -224,24 +224,29 @@ func (r *retryRows) Next() bool {
 	return false
 }
 
-// redo runs the query again on another connection if the first attempt
-// failed on a connection that died before the query was sent, and reports
-// whether that gave a row.
+// redo runs the query again on another connection while its attempt
+// failed on a connection found dead (deadBeforeSent), up to deadRetries
+// times, and reports whether that gave a row.
 func (r *retryRows) redo() bool {
-	r.Rows.Close()
-	if !deadBeforeSent(r.ctx, r.conn, r.sql, r.Rows.Err()) {
-		return false
+	for try := 0; try < deadRetries; try++ {
+		r.Rows.Close()
+		if !deadBeforeSent(r.ctx, r.conn, r.sql, r.Rows.Err()) {
+			return false
+		}
+		r.release()
+		r.conn = nil
+		conn, release, err := acquireLive(r.ctx, r.src)
+		if err != nil {
+			r.Rows = &errRows{err: err}
+			return false
+		}
+		r.conn, r.release = conn, release
+		r.Rows, _ = conn.Query(r.ctx, r.sql, r.args...)
+		if r.Rows.Next() {
+			return true
+		}
 	}
-	r.release()
-	r.conn = nil
-	conn, release, err := acquireLive(r.ctx, r.src)
-	if err != nil {
-		r.Rows = &errRows{err: err}
-		return false
-	}
-	r.conn, r.release = conn, release
-	r.Rows, _ = conn.Query(r.ctx, r.sql, r.args...)
-	return r.Rows.Next()
+	return false
 }
 
 func (r *retryRows) Close() {
