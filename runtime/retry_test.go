@@ -61,11 +61,12 @@ func TestKilledBackendsFailNoRead(t *testing.T) {
 					select {
 					case <-stop:
 						return
-					case <-time.After(25 * time.Millisecond):
+					case <-time.After(100 * time.Millisecond):
 					}
-					// One backend at a time: a retry is once, and
-					// killing its second connection too is a second
-					// fault, which the caller sees.
+					// One backend at a time, each of the 4 living
+					// ~0.4 s (the issue's measurement killed every
+					// 0.5 s): killing faster kills the retries' fresh
+					// connections too, and rows already streaming.
 					var n int64
 					if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity
 						WHERE application_name = $1 ORDER BY random() LIMIT 1) k`, app).Scan(&n); err == nil {
