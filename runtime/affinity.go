@@ -21,9 +21,10 @@ import (
 // rendezvous hashing of its name over the slot numbers, so each backend and
 // each pgx statement cache sees about N/slots tenants.
 //
-//   - A tenant whose home is busy waits for it a short while (SpillAfter),
-//     then takes any free slot, in its own rendezvous order (so its spill
-//     goes to the same few slots): a hot tenant uses every connection.
+//   - A tenant whose home is busy takes its second choice if that is free
+//     (two choices), or waits for either a short while (SpillAfter), then
+//     takes any free slot, in its own rendezvous order (so its spill goes
+//     to the same few slots): a hot tenant uses every connection.
 //   - Slots are numbers, not connections: a connection that dies or reaches
 //     MaxConnLifetime is replaced inside its slot and no tenant moves. A
 //     different MaxConns moves only the tenants whose first choice is a
@@ -189,13 +190,28 @@ func nameHash(s string) uint64 {
 
 // home is the slot whose score for h is highest (rendezvous hashing).
 func (r *router) home(h uint64) int {
-	best, bestScore := 0, uint64(0)
+	first, _ := r.top2(h)
+	return first
+}
+
+// top2 are the slots of the highest and second-highest scores for h: the
+// tenant's home and its second choice (the same slot when there is one).
+func (r *router) top2(h uint64) (first, second int) {
+	var s1, s2 uint64
+	first, second = 0, 0
 	for i, s := range r.slots {
-		if sc := mix(h ^ s.seed); sc > bestScore || i == 0 {
-			best, bestScore = i, sc
+		sc := mix(h ^ s.seed)
+		switch {
+		case i == 0:
+			s1, s2 = sc, 0
+		case sc > s1:
+			second, s2 = first, s1
+			first, s1 = i, sc
+		case i == 1 || sc > s2:
+			second, s2 = i, sc
 		}
 	}
-	return best
+	return first, second
 }
 
 // order is every slot by descending score for h: where h's queries go
@@ -210,52 +226,47 @@ func (r *router) order(h uint64) []int {
 	return idx
 }
 
-// acquire takes a connection for a tenant of hash h: of its home slot if
-// one is free or frees up within spillAfter, else of the first free slot
-// in h's order, else of whichever of its home or the slots after frees up
-// first. release gives it back.
+// acquire takes a connection for a tenant of hash h: of its home slot or
+// its second choice (two choices: an even load stays on two connections per
+// tenant) if one is free or frees up within spillAfter; else of the first
+// free slot in h's order (a hot tenant spreads over all); else of whichever
+// of the two frees up first, looking again for any other now and then.
+// release gives it back.
 func (r *router) acquire(ctx context.Context, h uint64) (*pgxpool.Conn, func(), error) {
-	home := r.slots[r.home(h)]
+	i1, i2 := r.top2(h)
+	home, second := r.slots[i1], r.slots[i2]
 	if home.tryTake() {
 		return r.take(ctx, home)
 	}
-	if r.spillAfter > 0 {
-		t := time.NewTimer(r.spillAfter)
-		select {
-		case home.sem <- struct{}{}:
-			t.Stop()
-			return r.take(ctx, home)
-		case <-ctx.Done():
-			t.Stop()
-			return nil, nil, ctx.Err()
-		case <-t.C:
-		}
+	if second.tryTake() {
+		return r.take(ctx, second)
 	}
-	order := r.order(h)
+	wait := r.spillAfter
 	for {
-		for _, i := range order[1:] {
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case home.sem <- struct{}{}:
+				t.Stop()
+				return r.take(ctx, home)
+			case second.sem <- struct{}{}:
+				t.Stop()
+				return r.take(ctx, second)
+			case <-ctx.Done():
+				t.Stop()
+				return nil, nil, ctx.Err()
+			case <-t.C:
+			}
+		}
+		for _, i := range r.order(h)[min(2, len(r.slots)):] {
 			if s := r.slots[i]; s.tryTake() {
 				r.spills.Add(1)
 				return r.take(ctx, s)
 			}
 		}
-		// Every slot is busy: wait for the home or the first spill
-		// choice, and look again now and then for any other.
-		second := r.slots[order[min(1, len(order)-1)]]
-		t := time.NewTimer(max(r.spillAfter, 100*time.Microsecond))
-		select {
-		case home.sem <- struct{}{}:
-			t.Stop()
-			return r.take(ctx, home)
-		case second.sem <- struct{}{}:
-			t.Stop()
-			r.spills.Add(1)
-			return r.take(ctx, second)
-		case <-ctx.Done():
-			t.Stop()
-			return nil, nil, ctx.Err()
-		case <-t.C:
-		}
+		// Every slot is busy: wait on the two again, for at least 100µs
+		// between looks at the others.
+		wait = max(r.spillAfter, 100*time.Microsecond)
 	}
 }
 
@@ -291,7 +302,7 @@ func (r *router) take(ctx context.Context, s *slot) (*pgxpool.Conn, func(), erro
 type AffinityStats struct {
 	Slots  int    // slots (homes) tenants are spread over
 	Conns  int32  // connections the slots hold at most, in all
-	Spills uint64 // queries that ran off their tenant's home slot
+	Spills uint64 // queries that ran off their tenant's two first slots
 }
 
 // AffinityStats reports the affine slots' figures.

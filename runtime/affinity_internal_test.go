@@ -69,14 +69,16 @@ func TestResizingMovesOnlyTheTenantsOfTheChangedSlot(t *testing.T) {
 	}
 }
 
-// TestOrderStartsAtHome: the spill order is a permutation led by the home.
+// TestOrderStartsAtHome: the spill order is a permutation led by the home
+// and the second choice.
 func TestOrderStartsAtHome(t *testing.T) {
 	r := routerOf(8)
 	for i := 0; i < 100; i++ {
 		h := nameHash(fmt.Sprintf("t%d", i))
 		o := r.order(h)
-		if o[0] != r.home(h) {
-			t.Fatalf("order %v does not start at home %d", o, r.home(h))
+		first, second := r.top2(h)
+		if o[0] != first || o[1] != second || r.home(h) != first {
+			t.Fatalf("order %v does not start at the two choices %d, %d", o, first, second)
 		}
 		seen := map[int]bool{}
 		for _, s := range o {

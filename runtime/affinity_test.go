@@ -150,8 +150,8 @@ func TestHotTenantUsesEveryConnection(t *testing.T) {
 	if len(distinct) != conns {
 		t.Fatalf("hot tenant ran on backends %v, want %d distinct", pids, conns)
 	}
-	if st := rt.AffinityStats(); st.Spills < conns-1 {
-		t.Errorf("%d spills, want at least %d", st.Spills, conns-1)
+	if st := rt.AffinityStats(); st.Spills < conns-2 { // two ran on its two first choices
+		t.Errorf("%d spills, want at least %d", st.Spills, conns-2)
 	}
 }
 
