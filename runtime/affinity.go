@@ -279,13 +279,9 @@ func (r *router) acquireAny(ctx context.Context) (*pgxpool.Conn, func(), error) 
 			return r.take(ctx, s)
 		}
 	}
-	s := r.slots[start%n]
-	select {
-	case s.sem <- struct{}{}:
-		return r.take(ctx, s)
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
-	}
+	// All busy: wait as a tenant query would, for two slots of a rotating
+	// pick, looking at the others now and then.
+	return r.acquire(ctx, mix(start))
 }
 
 // take acquires a connection of s, whose semaphore the caller holds.
@@ -302,7 +298,7 @@ func (r *router) take(ctx context.Context, s *slot) (*pgxpool.Conn, func(), erro
 type AffinityStats struct {
 	Slots  int    // slots (homes) tenants are spread over
 	Conns  int32  // connections the slots hold at most, in all
-	Spills uint64 // queries that ran off their tenant's two first slots
+	Spills uint64 // queries run off their tenant's two first slots (or, for shared ones, off a busy pick)
 }
 
 // AffinityStats reports the affine slots' figures.

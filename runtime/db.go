@@ -1,6 +1,6 @@
 // Package runtime runs tenantgen-generated queries: it binds each one to its
-// tenant's schema on one shared pgx pool, carries the current tenant in a
-// context, creates and drops tenants, and migrates the fleet.
+// tenant's schema on pgx connections it routes by tenant (affinity.go),
+// carries the current tenant in a context, creates and drops tenants, and migrates the fleet.
 //
 // Binding is by schema-qualified SQL: the generator qualifies every tenant
 // object of a query with a placeholder that the runtime replaces with the
@@ -22,7 +22,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// DB is the runtime: one pool for every tenant.
+// DB is the runtime: one set of connections for every tenant, each
+// tenant's queries on its home connections (affinity.go) unless turned off.
 type DB struct {
 	pool  *pgxpool.Pool // the control pool when router is set
 	owned bool
