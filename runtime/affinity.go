@@ -124,34 +124,58 @@ func (db *DB) newRouter(ctx context.Context, cfg *pgxpool.Config) (*router, erro
 // sizeCaches makes each new connection's statement and description caches
 // hold the statements of the tenants it is expected to serve: its share of
 // the tenants this runtime knows of (registry at Open, or bound since),
-// twice over for the spill-over.
+// twice over for the second choice. pgx cannot grow a connection's cache,
+// so a connection sized for less than half of today's share is replaced
+// when next acquired: once per doubling of the fleet.
 func (db *DB) sizeCaches(cfg *pgxpool.Config, slots int) {
 	base := cfg.ConnConfig.StatementCacheCapacity
 	baseDesc := cfg.ConnConfig.DescriptionCacheCapacity
-	next := cfg.BeforeConnect
+	if base <= 0 && baseDesc <= 0 {
+		return // caching off: nothing to size
+	}
+	share := func() int { return 2 * (db.knownTenants() + slots - 1) / slots }
+	connect := cfg.BeforeConnect
 	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
-		share := 2 * (db.knownTenants() + slots - 1) / slots
-		room := min(share*statementsPerTenant, math.MaxInt32/2)
+		room := min(share()*statementsPerTenant, math.MaxInt32/2)
 		if base > 0 {
 			cc.StatementCacheCapacity = base + room
 		}
 		if baseDesc > 0 {
 			cc.DescriptionCacheCapacity = baseDesc + room
 		}
-		if next != nil {
-			return next(ctx, cc)
+		if connect != nil {
+			return connect(ctx, cc)
 		}
 		return nil
 	}
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		c.PgConn().CustomData()[sizedKey] = share()
+		if after != nil {
+			return after(ctx, c)
+		}
+		return nil
+	}
+	prepare := cfg.PrepareConn
+	cfg.PrepareConn = func(ctx context.Context, c *pgx.Conn) (bool, error) {
+		if sized, ok := c.PgConn().CustomData()[sizedKey].(int); ok && share() > 2*max(sized, 8) {
+			return false, nil // pgxpool destroys it and connects anew
+		}
+		if prepare != nil {
+			return prepare(ctx, c)
+		}
+		return true, nil
+	}
 }
+
+// sizedKey is where a connection's CustomData records the tenant share its
+// caches were sized for.
+const sizedKey = "tenantgen.sized"
 
 // knownTenants is the larger of the registry's size at Open and the number
 // of tenants bound since.
 func (db *DB) knownTenants() int {
-	db.boundMu.RLock()
-	n := len(db.bound)
-	db.boundMu.RUnlock()
-	return max(n, int(db.registered.Load()))
+	return int(max(db.boundCount.Load(), db.registered.Load()))
 }
 
 // countTenants reads the registry's size, for sizing caches; a missing

@@ -34,6 +34,7 @@ type DB struct {
 	spillAfter time.Duration
 	spillSet   bool
 	registered atomic.Int64 // registry size at Open, for cache sizing
+	boundCount atomic.Int64 // len(bound), read without the lock
 	listener   *listener    // registry notifications (notify.go)
 	noListen   bool
 	origin     string       // names this runtime in its notifications

@@ -321,6 +321,7 @@ func (db *DB) noteBound(t Tenant) {
 		db.bound = map[string]struct{}{}
 	}
 	db.bound[t.name] = struct{}{}
+	db.boundCount.Store(int64(len(db.bound)))
 	db.boundMu.Unlock()
 }
 
