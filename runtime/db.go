@@ -1,6 +1,6 @@
 // Package runtime runs tenantgen-generated queries: it binds each one to its
-// tenant's schema on one shared pgx pool, carries the current tenant in a
-// context, creates and drops tenants, and migrates the fleet.
+// tenant's schema on pgx connections it routes by tenant (affinity.go),
+// carries the current tenant in a context, creates and drops tenants, and migrates the fleet.
 //
 // Binding is by schema-qualified SQL: the generator qualifies every tenant
 // object of a query with a placeholder that the runtime replaces with the
@@ -16,15 +16,30 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// DB is the runtime: one pool for every tenant.
+// DB is the runtime: one set of connections for every tenant, each
+// tenant's queries on its home connections (affinity.go) unless turned off.
 type DB struct {
-	pool   *pgxpool.Pool
-	owned  bool
+	pool  *pgxpool.Pool // the control pool when router is set
+	owned bool
+	// router holds the tenant-affine connections (affinity.go); nil when
+	// affinity is off or the pool is the caller's (New).
+	router     *router
+	noAffinity bool
+	spillAfter time.Duration
+	spillSet   bool
+	registered atomic.Int64 // registry size at Open, for cache sizing
+	boundCount atomic.Int64 // len(bound), read without the lock
+	listener   *listener    // registry notifications (notify.go)
+	noListen   bool
+	origin     string       // names this runtime in its notifications
+	pending    pendingNames // tenants recreated since the last announcement
+
 	logger *slog.Logger
 	migs   Migrations
 	pooler bool
@@ -113,8 +128,18 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 }
 
 // OpenConfig is Open with a pool config, to set pool size, tracer, exec mode.
+//
+// Unless WithoutAffinity is given, the cfg.MaxConns connections are
+// tenant-affine (affinity.go): each tenant's queries, transactions and
+// batches run on a small home set of them, with the rest of cfg (tracer,
+// hooks, exec mode, lifetimes) applying to each. Pool() is then a separate
+// control pool of max(2, MaxConns/4) connections for lifecycle, migrations
+// and the caller's own statements.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*DB, error) {
 	db := newDB(opts)
+	if !db.spillSet {
+		db.spillAfter = defaultSpillAfter
+	}
 	if db.pooler {
 		if err := checkPoolerMode(cfg.ConnConfig.DefaultQueryExecMode); err != nil {
 			return nil, err
@@ -124,11 +149,31 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*DB, 
 		ConfigurePool(cfg)
 	}
 	db.hookStale(cfg)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if db.noAffinity || cfg.MaxConns < 2 {
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("tenantgen: connecting: %w", err)
+		}
+		db.pool, db.owned = pool, true
+		return db, db.startListener(ctx, cfg)
+	}
+	control := cfg.Copy()
+	control.MaxConns = controlConns(cfg.MaxConns)
+	control.MinConns = 0
+	pool, err := pgxpool.NewWithConfig(ctx, control)
 	if err != nil {
 		return nil, fmt.Errorf("tenantgen: connecting: %w", err)
 	}
 	db.pool, db.owned = pool, true
+	db.countTenants(ctx)
+	if db.router, err = db.newRouter(ctx, cfg); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := db.startListener(ctx, cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -140,25 +185,38 @@ func New(pool *pgxpool.Pool, opts ...Option) *DB {
 }
 
 func newDB(opts []Option) *DB {
-	db := &DB{logger: slog.Default()}
+	db := &DB{logger: slog.Default(), origin: newOrigin()}
 	for _, o := range opts {
 		o(db)
 	}
 	return db
 }
 
-// Pool returns the underlying pool.
+// Pool returns the underlying pool: with tenant-affine connections (the
+// default of Open and OpenConfig), the control pool, which generated
+// queries do not use.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// Close closes the pool if Open created it.
+// Close closes the pools if Open created them, and stops listening for
+// registry notifications.
 func (db *DB) Close() {
+	db.stopListener()
+	if db.router != nil {
+		db.router.close()
+	}
 	if db.owned {
 		db.pool.Close()
 	}
 }
 
-// Shared returns the DBTX that shared queries run on.
-func (db *DB) Shared() DBTX { return db.pool }
+// Shared returns the DBTX that shared queries run on: with affinity, any
+// free affine connection.
+func (db *DB) Shared() DBTX {
+	if db.router != nil {
+		return &poolTenantDBTX{src: anySource{db.router}, shared: true}
+	}
+	return db.pool
+}
 
 // Tenant returns a DBTX bound to t.
 func (db *DB) Tenant(t Tenant) DBTX {
@@ -166,14 +224,33 @@ func (db *DB) Tenant(t Tenant) DBTX {
 		return errDBTX{errZeroTenant}
 	}
 	db.noteBound(t)
-	return bindPool(db.pool, t)
+	return db.bindRouted(t)
+}
+
+// source is where t's queries take their connections.
+func (db *DB) source(t Tenant) connSource {
+	if db.router != nil {
+		return tenantSource{db.router, nameHash(t.name)}
+	}
+	return poolSource{db.pool}
+}
+
+func (db *DB) sharedSource() connSource {
+	if db.router != nil {
+		return anySource{db.router}
+	}
+	return poolSource{db.pool}
+}
+
+func (db *DB) bindRouted(t Tenant) *poolTenantDBTX {
+	return &poolTenantDBTX{src: db.source(t), tenantDBTX: tenantDBTX{db: nil, tenant: t}}
 }
 
 // SharedTx runs fn in a transaction on the shared scope. The transaction
 // commits when fn returns nil and rolls back otherwise, also when fn panics
 // (the panic goes on after the rollback).
 func (db *DB) SharedTx(ctx context.Context, fn func(DBTX) error) error {
-	return db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(tx) })
+	return db.inTx(ctx, db.sharedSource(), pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(tx) })
 }
 
 // TenantTx runs fn in a transaction bound to t; see SharedTx.
@@ -182,11 +259,17 @@ func (db *DB) TenantTx(ctx context.Context, t Tenant, fn func(DBTX) error) error
 		return errZeroTenant
 	}
 	db.noteBound(t)
-	return db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(BindTenant(tx, t)) })
+	return db.inTx(ctx, db.source(t), pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(BindTenant(tx, t)) })
 }
 
-func (db *DB) inTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) (err error) {
-	tx, err := db.pool.BeginTx(ctx, opts)
+// inTx runs fn in a transaction on a connection of src: a tenant's home.
+func (db *DB) inTx(ctx context.Context, src connSource, opts pgx.TxOptions, fn func(pgx.Tx) error) (err error) {
+	conn, release, err := src.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	tx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -94,5 +94,5 @@ func BindTenant(db DBTX, t Tenant) DBTX {
 }
 
 func bindPool(p *pgxpool.Pool, t Tenant) *poolTenantDBTX {
-	return &poolTenantDBTX{pool: p, tenantDBTX: tenantDBTX{db: p, tenant: t}}
+	return &poolTenantDBTX{src: poolSource{p}, tenantDBTX: tenantDBTX{db: p, tenant: t}}
 }

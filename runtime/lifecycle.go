@@ -510,6 +510,7 @@ func (db *DB) OnRegistryChange(fn func()) {
 }
 
 func (db *DB) registryChanged() {
+	db.announceRegistry() // notify.go: other processes' runtimes
 	db.mu.Lock()
 	fns := append([]func(){}, db.onChange...)
 	db.mu.Unlock()

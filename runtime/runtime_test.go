@@ -226,7 +226,7 @@ func TestFaultsDoNotLeak(t *testing.T) {
 		}},
 		{"server-side terminated connection", func() error {
 			var pid int
-			if err := rt.Pool().QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			if err := rt.Tenant(thor).QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
 				return err
 			}
 			admin := pgtest.Connect(t)
@@ -234,7 +234,9 @@ func TestFaultsDoNotLeak(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = q.Tenant(thor).ListItems(ctx)
+			// A write, which the runtime does not retry once sent (a
+			// read would be retried on another connection: retry.go).
+			_, err = q.Tenant(thor).CreateItem(ctx, db.CreateItemParams{Tenant: "thor", Name: "killed", Status: db.ItemStatusDraft, Tags: []string{}})
 			return err
 		}},
 	}

@@ -51,35 +51,53 @@ func staleStatement(err error) bool {
 }
 
 // retryable reports whether a statement that failed with err on c may run
-// again: its error is a stale statement's and c is not in a transaction.
+// again on c: its error is a stale statement's and c is not in a
+// transaction.
 func retryable(c *pgxpool.Conn, err error) bool {
 	return staleStatement(err) && c.Conn().PgConn().TxStatus() == 'I'
 }
 
-// poolTenantDBTX runs tenant queries on a pool, each on a connection it
-// holds for the query, so that a stale statement can be retried where pgx
-// forgot it.
+// poolTenantDBTX runs tenant queries on connections of src (a pool, or the
+// tenant's affine slots), each on a connection it holds for the query, so
+// that a stale statement can be retried where pgx forgot it, and a query
+// whose connection died before it was sent on another (retry.go). shared
+// runs shared queries the same way, unbound.
 type poolTenantDBTX struct {
-	pool *pgxpool.Pool
+	src    connSource
+	shared bool
 	tenantDBTX
 }
 
+func (c *poolTenantDBTX) sql(s string) string {
+	if c.shared {
+		return s
+	}
+	return c.tenantDBTX.sql(s)
+}
+
 func (c *poolTenantDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	conn, err := c.pool.Acquire(ctx)
+	conn, release, err := c.src.acquire(ctx)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	defer conn.Release()
 	sql = c.sql(sql)
 	tag, err := conn.Exec(ctx, sql, args...)
 	if err != nil && retryable(conn, err) {
 		tag, err = conn.Exec(ctx, sql, args...)
 	}
+	for try := 0; try < deadRetries && err != nil && deadBeforeSent(ctx, conn, sql, err); try++ {
+		release()
+		if conn, release, err = acquireLive(ctx, c.src); err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		tag, err = conn.Exec(ctx, sql, args...)
+	}
+	release()
 	return tag, err
 }
 
 func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	conn, err := c.pool.Acquire(ctx)
+	conn, release, err := c.src.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,12 +109,19 @@ func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pg
 		if retryable(conn, err) {
 			rows, err = conn.Query(ctx, sql, args...)
 		}
+		for try := 0; try < deadRetries && err != nil && deadBeforeSent(ctx, conn, sql, err); try++ {
+			release()
+			if conn, release, err = acquireLive(ctx, c.src); err != nil {
+				return nil, err
+			}
+			rows, err = conn.Query(ctx, sql, args...)
+		}
 		if err != nil {
-			conn.Release()
+			release()
 			return rows, err
 		}
 	}
-	return &retryRows{Rows: rows, conn: conn, ctx: ctx, sql: sql, args: args}, nil
+	return &retryRows{Rows: rows, conn: conn, release: release, src: c.src, ctx: ctx, sql: sql, args: args}, nil
 }
 
 // QueryRow sends the query at once, as pgx does, and reads it on Scan,
@@ -104,6 +129,34 @@ func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pg
 func (c *poolTenantDBTX) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rows, err := c.Query(ctx, sql, args...)
 	return &retryRow{rows: rows, err: err}
+}
+
+func (c *poolTenantDBTX) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	conn, release, err := c.src.acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	if c.shared {
+		return conn.CopyFrom(ctx, table, columns, src)
+	}
+	return bindTenant(conn, c.tenant).CopyFrom(ctx, table, columns, src)
+}
+
+// SendBatch runs the batch on one connection of the tenant's home, given
+// back when the results are closed.
+func (c *poolTenantDBTX) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	conn, release, err := c.src.acquire(ctx)
+	if err != nil {
+		return errBatch{err}
+	}
+	var br pgx.BatchResults
+	if c.shared {
+		br = conn.SendBatch(ctx, b)
+	} else {
+		br = bindTenant(conn, c.tenant).SendBatch(ctx, b)
+	}
+	return &releasingBatch{BatchResults: br, release: release}
 }
 
 // retryRow is the first row of a query's retryRows, read as pgx reads a
@@ -132,11 +185,14 @@ func (r *retryRow) Scan(dest ...any) error {
 }
 
 // retryRows is a query's rows that, when the first Next fails on a stale
-// statement, runs the query again once on the same connection; it gives
-// the connection back to the pool when closed or exhausted.
+// statement, runs the query again once on the same connection, and when it
+// fails on a connection that died before the query was sent, once on
+// another; it gives the connection back when closed or exhausted.
 type retryRows struct {
 	pgx.Rows
 	conn    *pgxpool.Conn
+	release func()
+	src     connSource
 	ctx     context.Context
 	sql     string // bound
 	args    []any
@@ -161,14 +217,42 @@ func (r *retryRows) Next() bool {
 			}
 		}
 	}
+	if first && r.redo() {
+		return true
+	}
 	r.Close()
+	return false
+}
+
+// redo runs the query again on another connection while its attempt
+// failed on a connection found dead (deadBeforeSent), up to deadRetries
+// times, and reports whether that gave a row.
+func (r *retryRows) redo() bool {
+	for try := 0; try < deadRetries; try++ {
+		r.Rows.Close()
+		if !deadBeforeSent(r.ctx, r.conn, r.sql, r.Rows.Err()) {
+			return false
+		}
+		r.release()
+		r.conn = nil
+		conn, release, err := acquireLive(r.ctx, r.src)
+		if err != nil {
+			r.Rows = &errRows{err: err}
+			return false
+		}
+		r.conn, r.release = conn, release
+		r.Rows, _ = conn.Query(r.ctx, r.sql, r.args...)
+		if r.Rows.Next() {
+			return true
+		}
+	}
 	return false
 }
 
 func (r *retryRows) Close() {
 	r.Rows.Close()
 	if r.conn != nil {
-		r.conn.Release()
+		r.release()
 		r.conn = nil
 	}
 }
@@ -237,15 +321,21 @@ func (db *DB) noteBound(t Tenant) {
 		db.bound = map[string]struct{}{}
 	}
 	db.bound[t.name] = struct{}{}
+	db.boundCount.Store(int64(len(db.bound)))
 	db.boundMu.Unlock()
 }
 
 // tenantRecreated is called after this runtime dropped t or created it
 // (perhaps again, after another process dropped it): the pool's statements
 // for t's SQL, if any, name objects that are gone. A listener for registry
-// changes made by other processes would call it too; until one exists, the
-// retry covers them.
+// changes made by other processes calls resetTenant (notify.go).
 func (db *DB) tenantRecreated(t Tenant) {
+	db.pending.add(t.name) // for announceRegistry, to other processes
+	db.resetTenant(t)
+}
+
+// resetTenant marks the pool's statements stale if any may be t's.
+func (db *DB) resetTenant(t Tenant) {
 	db.boundMu.RLock()
 	_, ok := db.bound[t.name]
 	db.boundMu.RUnlock()
