@@ -5,7 +5,6 @@
 package migfile
 
 import (
-	"fmt"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -320,34 +319,5 @@ func addParseError(src *diag.Source, err error, diags *diag.List) {
 
 // suggest offers the closest scope word for a misspelt marker.
 func suggest(word string) string {
-	best, bestD := "", 3
-	for w := range scopeWords {
-		if d := distance(strings.ToLower(word), w); d < bestD {
-			best, bestD = w, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return diag.DidYouMean(word, []string{"shared", "tenant"}, 2)
 }
