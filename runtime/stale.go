@@ -81,18 +81,15 @@ func (c *poolTenantDBTX) Exec(ctx context.Context, sql string, args ...any) (pgc
 		return pgconn.CommandTag{}, err
 	}
 	sql = c.sql(sql)
-	tag, err := conn.Exec(ctx, sql, args...)
-	if err != nil && retryable(conn, err) {
+	var tag pgconn.CommandTag
+	exec := func(conn *pgxpool.Conn) (err error) {
 		tag, err = conn.Exec(ctx, sql, args...)
+		return err
 	}
-	for try := 0; try < deadRetries && err != nil && deadBeforeSent(ctx, conn, sql, err); try++ {
+	_, release, err = retry(ctx, c.src, conn, release, sql, exec(conn), exec)
+	if release != nil {
 		release()
-		if conn, release, err = acquireLive(ctx, c.src); err != nil {
-			return pgconn.CommandTag{}, err
-		}
-		tag, err = conn.Exec(ctx, sql, args...)
 	}
-	release()
 	return tag, err
 }
 
@@ -102,26 +99,43 @@ func (c *poolTenantDBTX) Query(ctx context.Context, sql string, args ...any) (pg
 		return nil, err
 	}
 	sql = c.sql(sql)
-	rows, err := conn.Query(ctx, sql, args...)
+	var rows pgx.Rows
+	query := func(conn *pgxpool.Conn) (err error) {
+		// An error here came before reaching the server (encoding) or
+		// at once: pgx closed the rows.
+		rows, err = conn.Query(ctx, sql, args...)
+		return err
+	}
+	conn, release, err = retry(ctx, c.src, conn, release, sql, query(conn), query)
 	if err != nil {
-		// Failed before reaching the server (encoding) or at once: pgx
-		// closed the rows.
-		if retryable(conn, err) {
-			rows, err = conn.Query(ctx, sql, args...)
-		}
-		for try := 0; try < deadRetries && err != nil && deadBeforeSent(ctx, conn, sql, err); try++ {
+		if release != nil {
 			release()
-			if conn, release, err = acquireLive(ctx, c.src); err != nil {
-				return nil, err
-			}
-			rows, err = conn.Query(ctx, sql, args...)
 		}
-		if err != nil {
-			release()
-			return rows, err
-		}
+		return rows, err
 	}
 	return &retryRows{Rows: rows, conn: conn, release: release, src: c.src, ctx: ctx, sql: sql, args: args}, nil
+}
+
+// retry runs attempt again, after it failed with err on conn, where the
+// policy above allows: once on conn for a stale statement outside a
+// transaction, and up to deadRetries times on a fresh connection for a
+// connection found dead before the query was sent. It returns the
+// connection the last attempt ran on, still held (nil when no connection
+// could be had), with the function that gives it back, and that attempt's
+// error.
+func retry(ctx context.Context, src connSource, conn *pgxpool.Conn, release func(), sql string, err error, attempt func(*pgxpool.Conn) error) (*pgxpool.Conn, func(), error) {
+	if err != nil && retryable(conn, err) {
+		err = attempt(conn)
+	}
+	for try := 0; try < deadRetries && err != nil && deadBeforeSent(ctx, conn, sql, err); try++ {
+		release()
+		var aerr error
+		if conn, release, aerr = acquireLive(ctx, src); aerr != nil {
+			return nil, nil, aerr
+		}
+		err = attempt(conn)
+	}
+	return conn, release, err
 }
 
 // QueryRow sends the query at once, as pgx does, and reads it on Scan,
@@ -208,44 +222,30 @@ func (r *retryRows) Next() bool {
 	if r.Rows.Next() {
 		return true
 	}
-	if first && staleStatement(r.Rows.Err()) {
-		r.Rows.Close() // makes pgx forget the statement on this connection
-		if r.conn.Conn().PgConn().TxStatus() == 'I' {
-			r.Rows, _ = r.conn.Query(r.ctx, r.sql, r.args...) // on failure: closed rows carrying the error
+	if first && r.Rows.Err() != nil {
+		err := r.Rows.Err()
+		r.Rows.Close() // makes pgx forget a stale statement on this connection
+		row := false
+		query := func(conn *pgxpool.Conn) error {
+			r.Rows, _ = conn.Query(r.ctx, r.sql, r.args...) // on failure: closed rows carrying the error
 			if r.Rows.Next() {
-				return true
+				row = true
+				return nil
 			}
+			r.Rows.Close()
+			return r.Rows.Err()
 		}
-	}
-	if first && r.redo() {
-		return true
-	}
-	r.Close()
-	return false
-}
-
-// redo runs the query again on another connection while its attempt
-// failed on a connection found dead (deadBeforeSent), up to deadRetries
-// times, and reports whether that gave a row.
-func (r *retryRows) redo() bool {
-	for try := 0; try < deadRetries; try++ {
-		r.Rows.Close()
-		if !deadBeforeSent(r.ctx, r.conn, r.sql, r.Rows.Err()) {
-			return false
-		}
-		r.release()
-		r.conn = nil
-		conn, release, err := acquireLive(r.ctx, r.src)
-		if err != nil {
+		conn, release, err := retry(r.ctx, r.src, r.conn, r.release, r.sql, err, query)
+		r.conn, r.release = conn, release
+		if conn == nil {
 			r.Rows = &errRows{err: err}
 			return false
 		}
-		r.conn, r.release = conn, release
-		r.Rows, _ = conn.Query(r.ctx, r.sql, r.args...)
-		if r.Rows.Next() {
+		if row {
 			return true
 		}
 	}
+	r.Close()
 	return false
 }
 
