@@ -242,20 +242,7 @@ func (db *DB) ImportTenant(ctx context.Context, r io.Reader, opts ImportOptions)
 	if err := reserveImport(ctx, conn, orig, target); err != nil {
 		return Tenant{}, fmt.Errorf("importing tenant %s: %w", target.name, err)
 	}
-	defer func() {
-		if err != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			var b beginner = conn
-			if conn.IsClosed() {
-				unlock()
-				b = db.pool
-			}
-			if cerr := removeTenant(cctx, b, orig); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("cleaning up after the failed import: %w", cerr))
-			}
-		}
-	}()
+	defer db.removeOnFailure(ctx, conn, unlock, orig, "import", &err)
 	if err = db.runTool(ctx, io.Discard, pgRestore, "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges", dumpPath); err != nil {
 		return Tenant{}, fmt.Errorf("importing tenant %s: %w", target.name, err)
 	}

@@ -118,23 +118,7 @@ func (db *DB) CreateTenant(ctx context.Context, t Tenant, opts CreateOptions) (e
 		db.logger.WarnContext(ctx, "tenantgen: removed the leftovers of an interrupted creation", "tenant", t.name)
 	}
 	// From here on the schema and the row are ours to remove on failure.
-	defer func() {
-		if err != nil {
-			// Clean up with a context of its own: the caller's may be what failed.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			var b beginner = conn
-			if conn.IsClosed() {
-				// Cancelled mid-statement: the lock went with the
-				// connection; give it back to the pool and take another.
-				unlock()
-				b = db.pool
-			}
-			if cerr := removeTenant(cctx, b, t); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("cleaning up after the failed creation of %s: %w", t.name, cerr))
-			}
-		}
-	}()
+	defer db.removeOnFailure(ctx, conn, unlock, t, "creation of "+t.name, &err)
 	plan, err := loadPlan(db.migs.Tenant)
 	if err != nil {
 		return fmt.Errorf("creating tenant %s: %w", t.name, err)
@@ -297,6 +281,28 @@ func (l *lazySession) get() (*session, error) {
 func (l *lazySession) close() {
 	if l.s != nil {
 		l.s.Close()
+	}
+}
+
+// removeOnFailure removes t (its schema and registry rows) when *err is
+// set: the clean-up of a creation or import that failed after reserving
+// the name. conn holds the name's lock; what names the step for the error.
+func (db *DB) removeOnFailure(ctx context.Context, conn *pgx.Conn, unlock func(), t Tenant, what string, err *error) {
+	if *err == nil {
+		return
+	}
+	// Clean up with a context of its own: the caller's may be what failed.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var b beginner = conn
+	if conn.IsClosed() {
+		// Cancelled mid-statement: the lock went with the connection;
+		// give it back to the pool and take another.
+		unlock()
+		b = db.pool
+	}
+	if cerr := removeTenant(cctx, b, t); cerr != nil {
+		*err = errors.Join(*err, fmt.Errorf("cleaning up after the failed %s: %w", what, cerr))
 	}
 }
 
