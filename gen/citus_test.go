@@ -93,7 +93,7 @@ func TestCitusGooseAppliesSets(t *testing.T) {
 		}
 		return n
 	}
-	for _, table := range []string{"public.plans", "public.announcements"} {
+	for _, table := range []string{"public.plans", "public.announcements", "public.topics"} {
 		if count(`SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = $1::regclass AND repmodel = 't'`, table) != 1 {
 			t.Errorf("%s is not a reference table", table)
 		}

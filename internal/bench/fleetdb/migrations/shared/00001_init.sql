@@ -8,35 +8,21 @@ CREATE TABLE plans (
     price_cents integer NOT NULL DEFAULT 0
 );
 
--- Citus: the tables above become reference tables (nothing happens without the citus extension).
+-- Citus: the tables above become reference tables, referenced ones first (nothing happens without the citus extension).
 -- +goose StatementBegin
 DO $tenantgen_citus$
 DECLARE
-    todo text[] := ARRAY['"public"."plans"'];
     t text;
-    progress boolean := true;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
-        RETURN;
-    END IF;
-    -- Keep Citus from turning referenced tables into Citus local tables half-way.
-    PERFORM set_config('citus.enable_local_reference_table_foreign_keys', 'off', true);
-    todo := ARRAY(SELECT n FROM unnest(todo) n
-        WHERE EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = to_regclass(n) AND c.relkind = 'r' AND NOT c.relispartition));
-    WHILE progress LOOP
-        progress := false;
-        FOREACH t IN ARRAY todo LOOP
-            CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        -- Keep Citus from turning referenced tables into Citus local tables half-way.
+        PERFORM set_config('citus.enable_local_reference_table_foreign_keys', 'off', true);
+        FOREACH t IN ARRAY ARRAY['"public"."plans"'] LOOP
+            CONTINUE WHEN to_regclass(t) IS NULL OR EXISTS (SELECT 1 FROM pg_dist_partition
                 WHERE logicalrelid = to_regclass(t) AND partmethod = 'n' AND repmodel = 't');
-            CONTINUE WHEN EXISTS (SELECT 1 FROM pg_constraint c
-                WHERE c.conrelid = to_regclass(t) AND c.contype = 'f' AND c.confrelid <> c.conrelid
-                  AND c.confrelid IN (SELECT to_regclass(n) FROM unnest(todo) n)
-                  AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p
-                      WHERE p.logicalrelid = c.confrelid AND p.partmethod = 'n' AND p.repmodel = 't'));
-            PERFORM create_reference_table(to_regclass(t));
-            progress := true;
+            PERFORM create_reference_table(t::regclass);
         END LOOP;
-    END LOOP;
+    END IF;
 END
 $tenantgen_citus$;
 -- +goose StatementEnd
