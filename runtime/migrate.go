@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -146,30 +144,12 @@ func gooseError(fsys fs.FS, err error) error {
 	return fmt.Errorf("version %d (%s): %w", src.Version, src.Path, pe.Err)
 }
 
-// Versions returns the latest version of the shared and tenant sets.
-func (m Migrations) Versions() (shared, tenant []int64) {
-	return setVersions(m.Shared), setVersions(m.Tenant)
-}
-
 func hasSQL(fsys fs.FS) bool { return len(setVersions(fsys)) > 0 }
 
+// setVersions lists the versions of one migration set, in order.
 func setVersions(fsys fs.FS) []int64 {
-	if fsys == nil {
-		return nil
-	}
-	names, _ := fs.Glob(fsys, "*.sql")
-	var out []int64
-	for _, n := range names {
-		i := strings.IndexByte(n, '_')
-		if i <= 0 {
-			continue
-		}
-		if v, err := strconv.ParseInt(n[:i], 10, 64); err == nil {
-			out = append(out, v)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	v, _ := Migrations{Shared: fsys}.Versions()
+	return v
 }
 
 // TenantVersions returns the tenant-set version applied in each named
