@@ -256,8 +256,26 @@ func (r *MigrateReport) Failed() []TenantResult {
 	return out
 }
 
-// ErrMigrationsFailed is returned when some tenants failed; the report says which.
+// ErrMigrationsFailed is what a *MigrateError matches with errors.Is.
 var ErrMigrationsFailed = errors.New("some tenants failed to migrate")
+
+// MigrateError is MigrateTenants' error when some tenants failed: it lists
+// them, so that a caller holding only the error knows which, and it matches
+// ErrMigrationsFailed.
+type MigrateError struct {
+	Failed []TenantResult // the results with errors, in the run's order
+}
+
+func (e *MigrateError) Error() string {
+	names := make([]string, len(e.Failed))
+	for i, r := range e.Failed {
+		names[i] = r.Tenant
+	}
+	return fmt.Sprintf("%s: %s", ErrMigrationsFailed, strings.Join(names, ", "))
+}
+
+// Is makes errors.Is(err, ErrMigrationsFailed) hold.
+func (e *MigrateError) Is(target error) bool { return target == ErrMigrationsFailed }
 
 var errNotStarted = errors.New("not started: an earlier tenant failed")
 
@@ -299,8 +317,8 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 		}
 	}
 	rep.Results = db.migrateAll(ctx, todo, current, plan, opts)
-	if len(rep.Failed()) > 0 {
-		return rep, ErrMigrationsFailed
+	if failed := rep.Failed(); len(failed) > 0 {
+		return rep, &MigrateError{Failed: failed}
 	}
 	return rep, nil
 }
