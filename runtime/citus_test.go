@@ -71,7 +71,7 @@ func workers(t *testing.T, rt *runtime.DB) []string {
 func recreate(t *testing.T, rt *runtime.DB, tn runtime.Tenant, opts runtime.CreateOptions) {
 	t.Helper()
 	ctx := context.Background()
-	_ = rt.DropTenant(ctx, tn, tn.Name())
+	_ = rt.DropTenant(ctx, tn, tn.String())
 	if err := rt.CreateTenant(ctx, tn, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -201,14 +201,14 @@ func TestCitusTenantLifecycle(t *testing.T) {
 			}
 			for i, w := range ws {
 				tn := runtime.MustTenant(fmt.Sprintf("lc_%s_%d", sharding, i))
-				recreate(t, rt, tn, runtime.CreateOptions{Node: w, Domains: []string{tn.Name() + ".example"}})
-				if n := queryInt(t, conn, `SELECT count(*) FROM pg_dist_schema WHERE schemaid = $1::regnamespace`, tn.Name()); n != 1 {
+				recreate(t, rt, tn, runtime.CreateOptions{Node: w, Domains: []string{tn.String() + ".example"}})
+				if n := queryInt(t, conn, `SELECT count(*) FROM pg_dist_schema WHERE schemaid = $1::regnamespace`, tn.String()); n != 1 {
 					t.Fatalf("%s is not a distributed schema", tn)
 				}
 				if node, err := rt.TenantNode(ctx, tn); err != nil || node != w {
 					t.Fatalf("%s on %q (%v), asked for %s", tn, node, err, w)
 				}
-				it, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "x", Status: db.ItemStatusActive, Tags: []string{}, PlanID: &plan.ID})
+				it, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "x", Status: db.ItemStatusActive, Tags: []string{}, PlanID: &plan.ID})
 				if err != nil {
 					t.Fatalf("%s: an item referencing a shared plan: %v", tn, err)
 				}
@@ -222,17 +222,17 @@ func TestCitusTenantLifecycle(t *testing.T) {
 				}
 				_ = row
 				one := int64(1)
-				if _, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: []string{tn.Name()}, DownTo: &one}); err != nil {
+				if _, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: []string{tn.String()}, DownTo: &one}); err != nil {
 					t.Fatal(err)
 				}
-				rep, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: []string{tn.Name()}})
+				rep, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: []string{tn.String()}})
 				if err != nil || len(rep.Results) != 1 || rep.Results[0].To != rep.Target {
 					t.Fatalf("up again: %v %+v", err, rep)
 				}
-				if err := rt.DropTenant(ctx, tn, tn.Name()); err != nil {
+				if err := rt.DropTenant(ctx, tn, tn.String()); err != nil {
 					t.Fatal(err)
 				}
-				if n := queryInt(t, conn, `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, tn.Name()); n != 0 {
+				if n := queryInt(t, conn, `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, tn.String()); n != 0 {
 					t.Fatalf("%s survived its drop", tn)
 				}
 			}
@@ -242,8 +242,8 @@ func TestCitusTenantLifecycle(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "not an active Citus worker") {
 				t.Fatalf("bad node: %v", err)
 			}
-			if n := queryInt(t, conn, `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, bad.Name()) +
-				queryInt(t, conn, `SELECT count(*) FROM tenantgen_tenants WHERE name = $1`, bad.Name()); n != 0 {
+			if n := queryInt(t, conn, `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, bad.String()) +
+				queryInt(t, conn, `SELECT count(*) FROM tenantgen_tenants WHERE name = $1`, bad.String()); n != 0 {
 				t.Fatal("a refused creation left its schema or row")
 			}
 		})
@@ -267,10 +267,10 @@ func TestCitusPlacementIsReadLive(t *testing.T) {
 	}
 	per := map[string]int{}
 	for _, tn := range names {
-		if nodes[tn.Name()] == "" {
+		if nodes[tn.String()] == "" {
 			t.Fatalf("%s has no node: %v", tn, nodes)
 		}
-		per[nodes[tn.Name()]]++
+		per[nodes[tn.String()]]++
 	}
 	if len(per) < 2 {
 		t.Errorf("4 new tenants all on one node: %v", per)
@@ -298,7 +298,7 @@ func TestCitusMoveTenant(t *testing.T) {
 	tn := runtime.MustTenant("mover")
 	recreate(t, rt, tn, runtime.CreateOptions{Node: ws[0]})
 	for i := 0; i < 10; i++ {
-		if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: fmt.Sprint(i), Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
+		if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: fmt.Sprint(i), Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -349,7 +349,7 @@ func TestCitusCurrentSchemaOnAWorker(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT current_schema() FROM items LIMIT 1`).Scan(&routed); err != nil {
 		t.Fatal(err)
 	}
-	if alone != tn.Name() {
+	if alone != tn.String() {
 		t.Errorf("on the coordinator current_schema() = %q", alone)
 	}
 	if routed != "public" {
@@ -402,7 +402,7 @@ func TestCitusIsolationWhileMoving(t *testing.T) {
 				tq := q.Tenant(tn)
 				switch r.Intn(3) {
 				case 0:
-					if _, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "w", Status: db.ItemStatusActive, Tags: []string{}}); err != nil {
+					if _, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "w", Status: db.ItemStatusActive, Tags: []string{}}); err != nil {
 						note(err)
 						continue
 					}
@@ -416,18 +416,18 @@ func TestCitusIsolationWhileMoving(t *testing.T) {
 					reads.Add(1)
 					for _, it := range items {
 						rowsChecked.Add(1)
-						if it.Tenant != tn.Name() {
+						if it.Tenant != tn.String() {
 							foreign.Add(1)
 						}
 					}
 				default:
 					err := q.TenantTx(ctx, tn, func(tq *db.TenantQueries) error {
-						it, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "tx", Status: db.ItemStatusDraft, Tags: []string{}})
+						it, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "tx", Status: db.ItemStatusDraft, Tags: []string{}})
 						if err != nil {
 							return err
 						}
 						got, err := tq.GetItem(ctx, it.ID)
-						if err == nil && got.Tenant != tn.Name() {
+						if err == nil && got.Tenant != tn.String() {
 							foreign.Add(1)
 						}
 						return err
@@ -456,7 +456,7 @@ func TestCitusIsolationWhileMoving(t *testing.T) {
 	conn := citusConn(t)
 	lost := 0
 	for i, tn := range tenants {
-		if n := queryInt(t, conn, `SELECT count(*) FROM `+tn.Ident()+`.items WHERE tenant <> $1`, tn.Name()); n != 0 {
+		if n := queryInt(t, conn, `SELECT count(*) FROM `+tn.Ident()+`.items WHERE tenant <> $1`, tn.String()); n != 0 {
 			t.Errorf("%s holds %d rows of other tenants", tn, n)
 		}
 		have := queryInt(t, conn, `SELECT count(*) FROM `+tn.Ident()+`.items`)

@@ -53,7 +53,7 @@ func stressFleet(t *testing.T, rt *runtime.DB, n int) []runtime.Tenant {
 	var out []runtime.Tenant
 	for i := 0; i < n; i++ {
 		tn := runtime.MustTenant(fmt.Sprintf("iso_%02d", i))
-		_ = rt.DropTenant(ctx, tn, tn.Name())
+		_ = rt.DropTenant(ctx, tn, tn.String())
 		if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func isolationOp(t *testing.T, q *db.DB, rt *runtime.DB, tn runtime.Tenant, r *r
 	ctx := context.Background()
 	check := func(got string) {
 		st.rowsChecked.Add(1)
-		if got != tn.Name() {
+		if got != tn.String() {
 			st.crossTenant.Add(1)
 			t.Errorf("tenant %s read a row of %s", tn, got)
 		}
@@ -138,7 +138,7 @@ func isolationOp(t *testing.T, q *db.DB, rt *runtime.DB, tn runtime.Tenant, r *r
 	tq := q.Tenant(tn)
 	switch k := r.IntN(10); k {
 	case 0, 1: // write
-		_, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "w", Status: db.ItemStatusActive, Tags: []string{tn.Name()}})
+		_, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "w", Status: db.ItemStatusActive, Tags: []string{tn.String()}})
 		if err == nil {
 			st.writes.Add(1)
 		}
@@ -152,10 +152,10 @@ func isolationOp(t *testing.T, q *db.DB, rt *runtime.DB, tn runtime.Tenant, r *r
 		classify(err)
 	case 5: // read in a transaction that also writes, then commits
 		err := q.TenantTx(ctx, tn, func(tx *db.TenantQueries) error {
-			if _, err := tx.CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "tx", Status: db.ItemStatusActive, Tags: []string{}}); err != nil {
+			if _, err := tx.CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "tx", Status: db.ItemStatusActive, Tags: []string{}}); err != nil {
 				return err
 			}
-			items, err := tx.ListItemsByTag(ctx, tn.Name())
+			items, err := tx.ListItemsByTag(ctx, tn.String())
 			for _, it := range items {
 				check(it.Tenant)
 			}
@@ -188,7 +188,7 @@ func isolationOp(t *testing.T, q *db.DB, rt *runtime.DB, tn runtime.Tenant, r *r
 				}
 			}()
 			_ = q.TenantTx(ctx, tn, func(tx *db.TenantQueries) error {
-				_, _ = tx.CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "panic", Status: db.ItemStatusActive, Tags: []string{}})
+				_, _ = tx.CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "panic", Status: db.ItemStatusActive, Tags: []string{}})
 				panic("injected")
 			})
 		}()
@@ -235,7 +235,7 @@ func TestIsolationUnderLoadAndFaults(t *testing.T) {
 	conn := pgtest.Connect(t)
 	for _, tn := range tenants {
 		var foreign int
-		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM `+tn.Ident()+`.items WHERE tenant <> $1`, tn.Name()).Scan(&foreign); err != nil {
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM `+tn.Ident()+`.items WHERE tenant <> $1`, tn.String()).Scan(&foreign); err != nil {
 			t.Fatal(err)
 		}
 		if foreign != 0 {
@@ -253,7 +253,7 @@ func TestRollingMigration(t *testing.T) {
 	one := int64(1)
 	var names []string
 	for _, tn := range tenants {
-		names = append(names, tn.Name())
+		names = append(names, tn.String())
 	}
 	if _, err := rt.MigrateTenants(ctx, runtime.MigrateOptions{Tenants: names, DownTo: &one}); err != nil {
 		t.Fatal(err)
@@ -283,7 +283,7 @@ func TestRollingMigration(t *testing.T) {
 					continue
 				}
 				for _, r := range rows {
-					if r.Tenant != tn.Name() {
+					if r.Tenant != tn.String() {
 						t.Errorf("cross-tenant row")
 					}
 				}

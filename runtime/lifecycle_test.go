@@ -583,7 +583,7 @@ func TestDomains(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, ti := range infos {
-			if ti.Tenant.Name() != name {
+			if ti.Tenant.String() != name {
 				continue
 			}
 			for _, dm := range ti.Domains {

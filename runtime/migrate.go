@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pressly/goose/v3"
+	"golang.org/x/sync/errgroup"
 )
 
 type direction int
@@ -146,30 +145,12 @@ func gooseError(fsys fs.FS, err error) error {
 	return fmt.Errorf("version %d (%s): %w", src.Version, src.Path, pe.Err)
 }
 
-// Versions returns the latest version of the shared and tenant sets.
-func (m Migrations) Versions() (shared, tenant []int64) {
-	return setVersions(m.Shared), setVersions(m.Tenant)
-}
-
 func hasSQL(fsys fs.FS) bool { return len(setVersions(fsys)) > 0 }
 
+// setVersions lists the versions of one migration set, in order.
 func setVersions(fsys fs.FS) []int64 {
-	if fsys == nil {
-		return nil
-	}
-	names, _ := fs.Glob(fsys, "*.sql")
-	var out []int64
-	for _, n := range names {
-		i := strings.IndexByte(n, '_')
-		if i <= 0 {
-			continue
-		}
-		if v, err := strconv.ParseInt(n[:i], 10, 64); err == nil {
-			out = append(out, v)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	v, _ := Migrations{Shared: fsys}.Versions()
+	return v
 }
 
 // TenantVersions returns the tenant-set version applied in each named
@@ -275,8 +256,26 @@ func (r *MigrateReport) Failed() []TenantResult {
 	return out
 }
 
-// ErrMigrationsFailed is returned when some tenants failed; the report says which.
+// ErrMigrationsFailed is what a *MigrateError matches with errors.Is.
 var ErrMigrationsFailed = errors.New("some tenants failed to migrate")
+
+// MigrateError is MigrateTenants' error when some tenants failed: it lists
+// them, so that a caller holding only the error knows which, and it matches
+// ErrMigrationsFailed.
+type MigrateError struct {
+	Failed []TenantResult // the results with errors, in the run's order
+}
+
+func (e *MigrateError) Error() string {
+	names := make([]string, len(e.Failed))
+	for i, r := range e.Failed {
+		names[i] = r.Tenant
+	}
+	return fmt.Sprintf("%s: %s", ErrMigrationsFailed, strings.Join(names, ", "))
+}
+
+// Is makes errors.Is(err, ErrMigrationsFailed) hold.
+func (e *MigrateError) Is(target error) bool { return target == ErrMigrationsFailed }
 
 var errNotStarted = errors.New("not started: an earlier tenant failed")
 
@@ -289,80 +288,26 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 	if db.pooler && !opts.DryRun {
 		return nil, errPoolerMigrations
 	}
-	infos, err := db.Tenants(ctx)
+	tenants, err := db.tenantsToMigrate(ctx, opts.Tenants)
 	if err != nil {
 		return nil, err
-	}
-	var names []string
-	if opts.Tenants == nil {
-		for _, ti := range infos {
-			if ti.State.migrated() {
-				names = append(names, ti.Tenant.name)
-			}
-		}
-	} else {
-		// Only registered tenants, not being created: a schema the
-		// registry does not know is not a tenant's, and must not get the
-		// tenant set.
-		state := make(map[string]TenantState, len(infos))
-		for _, ti := range infos {
-			state[ti.Tenant.name] = ti.State
-		}
-		seen := make(map[string]bool, len(opts.Tenants))
-		for _, n := range opts.Tenants {
-			if _, err := ParseTenant(n); err != nil {
-				return nil, err
-			}
-			switch st, ok := state[n]; {
-			case !ok:
-				return nil, fmt.Errorf("migrating tenant %s: %w", n, ErrTenantNotFound)
-			case !st.migrated():
-				return nil, fmt.Errorf("migrating tenant %s: it is %s", n, st)
-			}
-			if !seen[n] {
-				seen[n] = true
-				names = append(names, n)
-			}
-		}
-	}
-	tenants := make([]Tenant, 0, len(names))
-	for _, n := range names {
-		t, err := ParseTenant(n)
-		if err != nil {
-			return nil, err
-		}
-		tenants = append(tenants, t)
 	}
 	_, versions := db.migs.Versions()
 	rep := &MigrateReport{Total: len(tenants), DownTo: opts.DownTo, DryRun: opts.DryRun}
 	if len(versions) > 0 {
 		rep.Target = versions[len(versions)-1]
 	}
+	names := make([]string, len(tenants))
+	for i, t := range tenants {
+		names[i] = t.name
+	}
 	current, err := db.TenantVersions(ctx, names)
 	if err != nil {
 		return nil, fmt.Errorf("reading tenant versions: %w", err)
 	}
-	var todo []Tenant
-	for _, t := range tenants {
-		v := current[t.name]
-		switch {
-		case opts.DownTo != nil && v > *opts.DownTo:
-			todo = append(todo, t)
-		case opts.DownTo == nil && v < rep.Target:
-			todo = append(todo, t)
-		default:
-			rep.UpToDate++
-		}
-	}
+	todo := rep.needing(tenants, current)
 	if opts.DryRun {
-		for _, t := range todo {
-			to := rep.Target
-			if opts.DownTo != nil {
-				to = *opts.DownTo
-			}
-			rep.Results = append(rep.Results, TenantResult{Tenant: t.name, From: current[t.name], To: to})
-		}
-		rep.WouldMigrate = len(todo)
+		rep.dryRun(todo, current)
 		return rep, nil
 	}
 	var plan []planned
@@ -371,105 +316,199 @@ func (db *DB) MigrateTenants(ctx context.Context, opts MigrateOptions) (*Migrate
 			return nil, err
 		}
 	}
+	rep.Results = db.migrateAll(ctx, todo, current, plan, opts)
+	if failed := rep.Failed(); len(failed) > 0 {
+		return rep, &MigrateError{Failed: failed}
+	}
+	return rep, nil
+}
+
+// tenantsToMigrate returns the tenants named, or, when names is nil, every
+// registered tenant whose state takes migrations.
+func (db *DB) tenantsToMigrate(ctx context.Context, names []string) ([]Tenant, error) {
+	infos, err := db.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if names == nil {
+		var out []Tenant
+		for _, ti := range infos {
+			if ti.State.migrated() {
+				out = append(out, ti.Tenant)
+			}
+		}
+		return out, nil
+	}
+	// Only registered tenants, not being created: a schema the registry
+	// does not know is not a tenant's, and must not get the tenant set.
+	state := make(map[string]TenantState, len(infos))
+	for _, ti := range infos {
+		state[ti.Tenant.name] = ti.State
+	}
+	seen := make(map[string]bool, len(names))
+	out := make([]Tenant, 0, len(names))
+	for _, n := range names {
+		t, err := ParseTenant(n)
+		if err != nil {
+			return nil, err
+		}
+		switch st, ok := state[n]; {
+		case !ok:
+			return nil, fmt.Errorf("migrating tenant %s: %w", n, ErrTenantNotFound)
+		case !st.migrated():
+			return nil, fmt.Errorf("migrating tenant %s: it is %s", n, st)
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// needing returns the tenants whose version is not the one r goes to, and
+// counts the others as up to date.
+func (r *MigrateReport) needing(tenants []Tenant, current map[string]int64) []Tenant {
+	var todo []Tenant
+	for _, t := range tenants {
+		v := current[t.name]
+		switch {
+		case r.DownTo != nil && v > *r.DownTo:
+			todo = append(todo, t)
+		case r.DownTo == nil && v < r.Target:
+			todo = append(todo, t)
+		default:
+			r.UpToDate++
+		}
+	}
+	return todo
+}
+
+// dryRun fills r with what migrating todo would do.
+func (r *MigrateReport) dryRun(todo []Tenant, current map[string]int64) {
+	to := r.Target
+	if r.DownTo != nil {
+		to = *r.DownTo
+	}
+	for _, t := range todo {
+		r.Results = append(r.Results, TenantResult{Tenant: t.name, From: current[t.name], To: to})
+	}
+	r.WouldMigrate = len(todo)
+}
+
+// fleetRun is one MigrateTenants run over several tenants at once.
+type fleetRun struct {
+	db      *DB
+	opts    MigrateOptions
+	plan    []planned
+	current map[string]int64
+	total   int
+	// Sessions are reused from tenant to tenant: one server connection per
+	// worker instead of one per tenant.
+	sessions chan *session
+
+	mu           sync.Mutex // guards what follows, and serializes Progress
+	results      []TenantResult
+	done, failed int
+	stopped      bool
+}
+
+// migrateAll migrates todo, opts.Parallel (default 4) tenants at once, and
+// returns one result per tenant, in todo's order.
+func (db *DB) migrateAll(ctx context.Context, todo []Tenant, current map[string]int64, plan []planned, opts MigrateOptions) []TenantResult {
 	par := opts.Parallel
 	if par <= 0 {
 		par = 4
 	}
-	var (
-		mu      sync.Mutex
-		wg      sync.WaitGroup
-		done    int
-		failed  int
-		stopped bool
-	)
-	sem := make(chan struct{}, par)
-	// Sessions are reused from tenant to tenant: one server connection per
-	// worker instead of one per tenant.
-	sessions := make(chan *session, par)
-	defer func() {
-		close(sessions)
-		for s := range sessions {
-			s.Close()
-		}
-	}()
-	getSession := func() (*session, error) {
-		select {
-		case s := <-sessions:
-			return s, nil
-		default:
-			return db.newSession("public")
-		}
-	}
-	results := make([]TenantResult, len(todo))
+	r := &fleetRun{db: db, opts: opts, plan: plan, current: current, total: len(todo),
+		sessions: make(chan *session, par), results: make([]TenantResult, len(todo))}
+	defer r.closeSessions()
+	// A plain group, not WithContext: one tenant's failure must not cancel
+	// the others; FailFast only stops starting new ones.
+	var g errgroup.Group
+	g.SetLimit(par)
 	for i, t := range todo {
-		// Take the slot first and look at stopped after: a failure while
-		// this loop waited for a slot must stop this tenant too.
-		acquired := false
-		select {
-		case sem <- struct{}{}:
-			acquired = true
-		case <-ctx.Done():
-		}
-		mu.Lock()
-		stop := stopped
-		mu.Unlock()
-		if stop || !acquired || ctx.Err() != nil {
-			if acquired {
-				<-sem
-			}
-			res := TenantResult{Tenant: t.name, From: current[t.name], To: current[t.name], Err: errNotStarted}
-			if ctx.Err() != nil {
-				res.Err = fmt.Errorf("not started: %w", ctx.Err())
-			}
-			mu.Lock()
-			results[i] = res
-			mu.Unlock()
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			start := time.Now()
-			dir, target := migrateUp, int64(0)
-			if opts.DownTo != nil {
-				dir, target = migrateDownTo, *opts.DownTo
-			}
-			var st runStats
-			s, err := getSession()
-			if err == nil {
-				st, err = db.migrateTenantOn(ctx, s, t, dir, target, plan)
-				sessions <- s
-			}
-			res := TenantResult{Tenant: t.name, From: current[t.name], Applied: st.applied, Note: st.note(), Err: err, Duration: time.Since(start)}
-			if v, verr := db.TenantVersions(ctx, []string{t.name}); verr == nil {
-				res.To = v[t.name]
-			}
-			if err != nil {
-				db.logger.WarnContext(ctx, "tenantgen: tenant migration failed", "tenant", t.name, "err", err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			results[i] = res
-			done++
-			if err != nil {
-				failed++
-				if opts.FailFast {
-					stopped = true
-				}
-			}
-			if opts.Progress != nil {
-				// Under the lock: calls are serialized, in order.
-				opts.Progress(done, len(todo), failed)
-			}
-		}()
+		g.Go(func() error {
+			r.migrateOne(ctx, i, t)
+			return nil
+		})
 	}
-	wg.Wait()
-	rep.Results = results
-	if len(rep.Failed()) > 0 {
-		return rep, ErrMigrationsFailed
+	_ = g.Wait() // every goroutine returns nil: its outcome is in results
+	return r.results
+}
+
+// migrateOne migrates t, the i-th tenant, unless the run has stopped. It
+// runs in a slot of the group: a failure while it waited for the slot
+// stops it too.
+func (r *fleetRun) migrateOne(ctx context.Context, i int, t Tenant) {
+	from := r.current[t.name]
+	r.mu.Lock()
+	stop := r.stopped
+	r.mu.Unlock()
+	if stop || ctx.Err() != nil {
+		res := TenantResult{Tenant: t.name, From: from, To: from, Err: errNotStarted}
+		if ctx.Err() != nil {
+			res.Err = fmt.Errorf("not started: %w", ctx.Err())
+		}
+		r.mu.Lock()
+		r.results[i] = res
+		r.mu.Unlock()
+		return
 	}
-	return rep, nil
+	start := time.Now()
+	dir, target := migrateUp, int64(0)
+	if r.opts.DownTo != nil {
+		dir, target = migrateDownTo, *r.opts.DownTo
+	}
+	var st runStats
+	s, err := r.session()
+	if err == nil {
+		st, err = r.db.migrateTenantOn(ctx, s, t, dir, target, r.plan)
+		r.sessions <- s
+	}
+	res := TenantResult{Tenant: t.name, From: from, Applied: st.applied, Note: st.note(), Err: err, Duration: time.Since(start)}
+	if v, verr := r.db.TenantVersions(ctx, []string{t.name}); verr == nil {
+		res.To = v[t.name]
+	}
+	if err != nil {
+		r.db.logger.WarnContext(ctx, "tenantgen: tenant migration failed", "tenant", t.name, "err", err)
+	}
+	r.finish(i, res)
+}
+
+// finish records the i-th result and reports progress.
+func (r *fleetRun) finish(i int, res TenantResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.results[i] = res
+	r.done++
+	if res.Err != nil {
+		r.failed++
+		if r.opts.FailFast {
+			r.stopped = true
+		}
+	}
+	if r.opts.Progress != nil {
+		// Under the lock: calls are serialized, in order.
+		r.opts.Progress(r.done, r.total, r.failed)
+	}
+}
+
+// session returns an idle session of the run, or a new one.
+func (r *fleetRun) session() (*session, error) {
+	select {
+	case s := <-r.sessions:
+		return s, nil
+	default:
+		return r.db.newSession("public")
+	}
+}
+
+func (r *fleetRun) closeSessions() {
+	close(r.sessions)
+	for s := range r.sessions {
+		s.Close()
+	}
 }
 
 func isUndefinedTable(err error) bool {

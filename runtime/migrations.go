@@ -1,9 +1,7 @@
 package runtime
 
-import "io/fs"
+import "github.com/tenantgen/tenantgen/runtime/contract"
 
-// Migrations are the two goose sets a generated package embeds.
-type Migrations struct {
-	Shared fs.FS // applied to public
-	Tenant fs.FS // applied to every tenant schema
-}
+// Migrations are the two goose sets a generated package embeds; the type is
+// the contract's, so that generated migrations.go does not import the runtime.
+type Migrations = contract.Migrations

@@ -52,7 +52,7 @@ func TestRegistryChangesReachOtherRuntimes(t *testing.T) {
 
 	// b caches statements for tn; a recreates it; once b heard of it, b's
 	// queries run without a single stale statement (no retry needed).
-	if _, err := db.New(a).Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "x", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
+	if _, err := db.New(a).Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "x", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, sq := range staleQueries {
@@ -60,7 +60,7 @@ func TestRegistryChangesReachOtherRuntimes(t *testing.T) {
 			t.Fatalf("%s: %v", sq.name, err)
 		}
 	}
-	if err := a.DropTenant(ctx, tn, tn.Name()); err != nil {
+	if err := a.DropTenant(ctx, tn, tn.String()); err != nil {
 		t.Fatal(err)
 	}
 	<-bChanged
@@ -68,7 +68,7 @@ func TestRegistryChangesReachOtherRuntimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-bChanged
-	if _, err := db.New(a).Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "x", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
+	if _, err := db.New(a).Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "x", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
 		t.Fatal(err)
 	}
 	bStale.n.Store(0)
@@ -127,7 +127,7 @@ func TestRegistryChangeFromAnotherProcess(t *testing.T) {
 	}
 	changed := changes(rt)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChildDropsTenant$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "TENANTGEN_CHILD_DROP_URL="+url, "TENANTGEN_CHILD_DROP_TENANT="+tn.Name())
+	cmd.Env = append(os.Environ(), "TENANTGEN_CHILD_DROP_URL="+url, "TENANTGEN_CHILD_DROP_TENANT="+tn.String())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
@@ -143,7 +143,7 @@ func TestChildDropsTenant(t *testing.T) {
 	}
 	tn := runtime.MustTenant(os.Getenv("TENANTGEN_CHILD_DROP_TENANT"))
 	rt := openURL(t, url, 2, nil, lcQuiet, runtime.WithoutRegistryNotifications())
-	if err := rt.DropTenant(context.Background(), tn, tn.Name()); err != nil {
+	if err := rt.DropTenant(context.Background(), tn, tn.String()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -169,12 +169,12 @@ func pgbouncerFleet(t *testing.T) {
 	}
 	q := db.New(rt)
 	for _, tn := range []runtime.Tenant{thor, potter} {
-		_ = rt.DropTenant(ctx, tn, tn.Name())
+		_ = rt.DropTenant(ctx, tn, tn.String())
 		if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 3; i++ {
-			if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: fmt.Sprint(i), Status: db.ItemStatusActive, Tags: []string{}}); err != nil {
+			if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: fmt.Sprint(i), Status: db.ItemStatusActive, Tags: []string{}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -331,7 +331,7 @@ func demonstrateSearchPathLeak(t *testing.T, bouncerURL string) {
 		if err := b.QueryRow(ctx, "SHOW search_path").Scan(&path); err != nil {
 			t.Fatal(err)
 		}
-		if path == tn.Name() {
+		if path == tn.String() {
 			leakedPath++
 		}
 		// B never set a search_path: items should not resolve at all.
@@ -385,7 +385,7 @@ func (s *isoStats) fail(op string, tn runtime.Tenant, err error) {
 
 func (s *isoStats) check(op string, tn runtime.Tenant, owner string) {
 	s.rows.Add(1)
-	if owner == tn.Name() {
+	if owner == tn.String() {
 		return
 	}
 	s.mismatches.Add(1)
@@ -451,7 +451,7 @@ func isolationCheck(t *testing.T, rt *runtime.DB, bouncerURL string, workers, op
 				s.ops.Add(1)
 				switch rng.IntN(7) {
 				case 0:
-					it, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "n", Status: db.ItemStatusActive, Tags: []string{}})
+					it, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "n", Status: db.ItemStatusActive, Tags: []string{}})
 					if err != nil {
 						s.fail("CreateItem", tn, err)
 						continue
@@ -502,7 +502,7 @@ func isolationCheck(t *testing.T, rt *runtime.DB, bouncerURL string, workers, op
 					}
 				case 5:
 					err := q.TenantTx(ctx, tn, func(tq *db.TenantQueries) error {
-						it, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "tx", Status: db.ItemStatusDraft, Tags: []string{}})
+						it, err := tq.CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "tx", Status: db.ItemStatusDraft, Tags: []string{}})
 						if err != nil {
 							return err
 						}
@@ -527,7 +527,7 @@ func isolationCheck(t *testing.T, rt *runtime.DB, bouncerURL string, workers, op
 						s.fail("SHOW search_path", tn, err)
 						continue
 					}
-					if path == thor.Name() || path == potter.Name() {
+					if path == thor.String() || path == potter.String() {
 						s.polluted.Add(1)
 					}
 				}

@@ -12,7 +12,7 @@ import (
 // ksItem creates an item through the generated queries.
 func ksItem(t *testing.T, q *ks.TenantQueries, name string) {
 	t.Helper()
-	if _, err := q.CreateItem(context.Background(), ks.CreateItemParams{Tenant: q.Tenant().Name(), Name: name, Status: ks.ItemStatusActive, Tags: []string{}}); err != nil {
+	if _, err := q.CreateItem(context.Background(), ks.CreateItemParams{Tenant: q.Tenant().String(), Name: name, Status: ks.ItemStatusActive, Tags: []string{}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -46,7 +46,7 @@ func TestKilledBackendsFailNoRead(t *testing.T) {
 				if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil && !errors.Is(err, runtime.ErrTenantExists) {
 					t.Fatal(err)
 				}
-				if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "x", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
+				if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "x", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
 					t.Fatal(err)
 				}
 				tenants = append(tenants, tn)

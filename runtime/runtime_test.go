@@ -69,12 +69,12 @@ func fleet(t *testing.T) {
 	}
 	q := db.New(rt)
 	for _, tn := range []runtime.Tenant{thor, potter} {
-		_ = rt.DropTenant(ctx, tn, tn.Name())
+		_ = rt.DropTenant(ctx, tn, tn.String())
 		if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 3; i++ {
-			if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: fmt.Sprint(i), Status: db.ItemStatusActive, Tags: []string{}}); err != nil {
+			if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: fmt.Sprint(i), Status: db.ItemStatusActive, Tags: []string{}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -122,7 +122,7 @@ func TestSwitchingTenantsOnOneConnection(t *testing.T) {
 					t.Fatalf("query %d (%s): %d rows", i, tn, len(rows))
 				}
 				for _, r := range rows {
-					if r.Tenant != tn.Name() {
+					if r.Tenant != tn.String() {
 						t.Fatalf("query %d: %s got a row of %s", i, tn, r.Tenant)
 					}
 				}
@@ -302,7 +302,7 @@ func TestBatchReusedAcrossTenants(t *testing.T) {
 		if err := br.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if got != tn.Name() {
+		if got != tn.String() {
 			t.Fatalf("batch sent for %s read a row of %s", tn, got)
 		}
 	}
@@ -312,7 +312,7 @@ func TestBatchReusedAcrossTenants(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ti := range infos {
-		if want, _ := runtime.ParseTenant(ti.Tenant.Name()); ti.Tenant != want {
+		if want, _ := runtime.ParseTenant(ti.Tenant.String()); ti.Tenant != want {
 			t.Fatalf("registry tenant %#v differs from the parsed %#v", ti.Tenant, want)
 		}
 	}

@@ -72,7 +72,7 @@ func TestSparePoolConcurrentSignUps(t *testing.T) {
 		if d.state(n) != "active" || v[n] != 2 || d.marks(n, "seed "+n) != 1 || d.marks(n, "seed %") != 1 {
 			t.Fatalf("%s: state %q version %d seed rows %d", n, d.state(n), v[n], d.marks(n, "seed %"))
 		}
-		if tn, ok, err := rt.TenantByDomain(ctx, strings.ReplaceAll(n, "_", "-")+".example"); err != nil || !ok || tn.Name() != n {
+		if tn, ok, err := rt.TenantByDomain(ctx, strings.ReplaceAll(n, "_", "-")+".example"); err != nil || !ok || tn.String() != n {
 			t.Fatalf("domain of %s: %v %v %v", n, tn, ok, err)
 		}
 	}

@@ -53,7 +53,7 @@ var staleQueries = []struct {
 		return err
 	}},
 	{"CreateItem", func(ctx context.Context, q *db.TenantQueries, tn runtime.Tenant) error {
-		_, err := q.CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "x", Status: db.ItemStatusActive, Tags: []string{}})
+		_, err := q.CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "x", Status: db.ItemStatusActive, Tags: []string{}})
 		return err
 	}},
 	{"UpdateItemStatus", func(ctx context.Context, q *db.TenantQueries, _ runtime.Tenant) error {
@@ -119,14 +119,14 @@ func TestTenantRecreatedUnderCachedStatements(t *testing.T) {
 			if _, err := a.MigrateShared(ctx); err != nil {
 				t.Fatal(err)
 			}
-			_ = a.DropTenant(ctx, tn, tn.Name())
+			_ = a.DropTenant(ctx, tn, tn.String())
 			recreate := func() {
 				t.Helper()
-				_ = a.DropTenant(ctx, tn, tn.Name())
+				_ = a.DropTenant(ctx, tn, tn.String())
 				if err := a.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := db.New(a).Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "first", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
+				if _, err := db.New(a).Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "first", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -218,11 +218,11 @@ func TestRecreateResetsAPoolItDidNotConfigure(t *testing.T) {
 	tn := runtime.MustTenant("phoenix")
 	q := db.New(rt)
 	for round := 0; round < 2; round++ {
-		_ = rt.DropTenant(ctx, tn, tn.Name())
+		_ = rt.DropTenant(ctx, tn, tn.String())
 		if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "first", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
+		if _, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "first", Status: db.ItemStatusDraft, Tags: []string{}}); err != nil {
 			t.Fatal(err)
 		}
 		onEveryConn(t, rt, func() {
@@ -256,7 +256,7 @@ func TestRecreateUnderLoad(t *testing.T) {
 			if _, err := a.MigrateShared(ctx); err != nil {
 				t.Fatal(err)
 			}
-			_ = a.DropTenant(ctx, tn, tn.Name())
+			_ = a.DropTenant(ctx, tn, tn.String())
 			if err := a.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -298,9 +298,9 @@ func TestRecreateUnderLoad(t *testing.T) {
 			for i := 0; i < cycles; i++ {
 				// DROP SCHEMA ... CASCADE can deadlock with the queries'
 				// locks (40P01): the drop is then tried again.
-				err := a.DropTenant(ctx, tn, tn.Name())
+				err := a.DropTenant(ctx, tn, tn.String())
 				for tries := 0; sqlState(err) == "40P01" && tries < 10; tries++ {
-					err = a.DropTenant(ctx, tn, tn.Name())
+					err = a.DropTenant(ctx, tn, tn.String())
 				}
 				if err != nil {
 					t.Fatal(err)

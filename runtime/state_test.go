@@ -28,7 +28,7 @@ func TestSuspendOverHTTP(t *testing.T) {
 	rt.OnRegistryChange(domains.Invalidate)
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tn, _ := tenanthttp.TenantFrom(r)
-		io.WriteString(w, "hello "+tn.Name())
+		io.WriteString(w, "hello "+tn.String())
 	})
 	plain := httptest.NewServer(tenanthttp.Middleware(domains)(app))
 	defer plain.Close()

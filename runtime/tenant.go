@@ -58,10 +58,8 @@ func truncate(s string) string {
 	return s
 }
 
-// Name is the tenant's name, which is also its schema's.
-func (t Tenant) Name() string { return t.name }
-
-// String returns the name.
+// String returns the tenant's name, which is also its schema's. (There is
+// no Name method besides: one accessor, the one fmt uses.)
 func (t Tenant) String() string { return t.name }
 
 // IsZero reports whether t is the zero Tenant.

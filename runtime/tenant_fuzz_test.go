@@ -28,7 +28,7 @@ func FuzzParseTenant(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if tn.Name() != name || tn.Ident() != `"`+name+`"` || tn.Ident() != (pgx.Identifier{name}).Sanitize() {
+		if tn.String() != name || tn.Ident() != `"`+name+`"` || tn.Ident() != (pgx.Identifier{name}).Sanitize() {
 			t.Fatalf("ParseTenant(%q) quotes as %s", name, tn.Ident())
 		}
 	})

@@ -74,7 +74,7 @@ func typeQueries(tn runtime.Tenant) []struct {
 	}{
 		{"CreateTask", func(ctx context.Context, q *tdb.TenantQueries) error {
 			task, err := q.CreateTask(ctx, tdb.CreateTaskParams{
-				Tenant: tn.Name(), Title: "t", Status: tdb.TaskStatusDoing,
+				Tenant: tn.String(), Title: "t", Status: tdb.TaskStatusDoing,
 				History: []tdb.TaskStatus{tdb.TaskStatusTodo, tdb.TaskStatusDoing},
 				Prio:    2, Est: sql.NullString{String: `(3,"very high")`, Valid: true},
 			})
@@ -82,7 +82,7 @@ func typeQueries(tn runtime.Tenant) []struct {
 				return err
 			}
 			id = task.ID
-			if task.Tenant != tn.Name() || !reflect.DeepEqual(task.History, []tdb.TaskStatus{"todo", "doing"}) || task.Est.String != `(3,"very high")` {
+			if task.Tenant != tn.String() || !reflect.DeepEqual(task.History, []tdb.TaskStatus{"todo", "doing"}) || task.Est.String != `(3,"very high")` {
 				return fail("created %+v", task)
 			}
 			return nil
@@ -96,14 +96,14 @@ func typeQueries(tn runtime.Tenant) []struct {
 		}},
 		{"GetTask", func(ctx context.Context, q *tdb.TenantQueries) error {
 			task, err := q.GetTask(ctx, id)
-			if err == nil && (task.Tenant != tn.Name() || !reflect.DeepEqual(task.History, []tdb.TaskStatus{"todo", "doing", "done"})) {
+			if err == nil && (task.Tenant != tn.String() || !reflect.DeepEqual(task.History, []tdb.TaskStatus{"todo", "doing", "done"})) {
 				return fail("got %+v", task)
 			}
 			return err
 		}},
 		{"ListTasksByStatuses", func(ctx context.Context, q *tdb.TenantQueries) error {
 			rows, err := q.ListTasksByStatuses(ctx, []tdb.TaskStatus{tdb.TaskStatusDoing, tdb.TaskStatusDone})
-			if err == nil && (len(rows) == 0 || rows[len(rows)-1].ID != id || rows[0].Tenant != tn.Name()) {
+			if err == nil && (len(rows) == 0 || rows[len(rows)-1].ID != id || rows[0].Tenant != tn.String()) {
 				return fail("got %+v", rows)
 			}
 			return err
@@ -135,7 +135,7 @@ func typeQueries(tn runtime.Tenant) []struct {
 				return err
 			}
 			last := rows[len(rows)-1]
-			if last.Tenant != tn.Name() || !reflect.DeepEqual(last.Checkpoints, []any{"1", "5"}) || !reflect.DeepEqual(last.Estimates, []string{"(1,a)", `(2,"b, c")`}) || last.Est.String != "(4,low)" {
+			if last.Tenant != tn.String() || !reflect.DeepEqual(last.Checkpoints, []any{"1", "5"}) || !reflect.DeepEqual(last.Estimates, []string{"(1,a)", `(2,"b, c")`}) || last.Est.String != "(4,low)" {
 				return fail("got %#v", last)
 			}
 			return nil
@@ -236,12 +236,12 @@ func TestTenantTypeArraysThroughPgBouncer(t *testing.T) {
 	}
 	direct := openTypes(t, pgtest.URL(t), pgx.QueryExecModeCacheStatement, nil)
 	tn := runtime.MustTenant("types_via_bouncer")
-	_ = direct.DropTenant(ctx, tn, tn.Name())
+	_ = direct.DropTenant(ctx, tn, tn.String())
 	if err := direct.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// The package database's other tests expect kitchensink tenants only.
-	defer func() { _ = direct.DropTenant(ctx, tn, tn.Name()) }()
+	defer func() { _ = direct.DropTenant(ctx, tn, tn.String()) }()
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeSimpleProtocol} {
 		t.Run(mode.String(), func(t *testing.T) {
 			cfg, err := pgxpool.ParseConfig(bouncer)

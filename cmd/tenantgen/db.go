@@ -328,7 +328,7 @@ func newTenantDrop(e *env) *cobra.Command {
 		if len(names) != 1 {
 			return usagef("drop one tenant at a time")
 		}
-		if confirm != names[0].Name() {
+		if confirm != names[0].String() {
 			return usagef("dropping %s deletes its schema and all its data: repeat its name with --confirm %s", names[0], names[0])
 		}
 		ctx := cmd.Context()
@@ -408,9 +408,9 @@ func printTenantsJSON(w io.Writer, infos []runtime.TenantInfo, nodes map[string]
 	}
 	out := []row{}
 	for _, ti := range infos {
-		r := row{Name: ti.Tenant.Name(), Database: ti.Database, State: string(ti.State), Created: ti.CreatedAt, Domains: []dom{}}
+		r := row{Name: ti.Tenant.String(), Database: ti.Database, State: string(ti.State), Created: ti.CreatedAt, Domains: []dom{}}
 		if nodes != nil {
-			n := nodes[ti.Tenant.Name()]
+			n := nodes[ti.Tenant.String()]
 			r.Node = &n
 		}
 		for _, d := range ti.Domains {
@@ -440,7 +440,7 @@ func printTenants(w io.Writer, infos []runtime.TenantInfo, nodes map[string]stri
 			ds = append(ds, s)
 		}
 		if nodes != nil {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ti.Tenant, ti.State, ti.Database, orDash(nodes[ti.Tenant.Name()]), strings.Join(ds, " "))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ti.Tenant, ti.State, ti.Database, orDash(nodes[ti.Tenant.String()]), strings.Join(ds, " "))
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ti.Tenant, ti.State, ti.Database, strings.Join(ds, " "))

@@ -82,7 +82,7 @@ func runInTenant(ctx context.Context, e *env, df *dbFlags, tenant string, argv [
 		return err
 	}
 	var state string
-	err = db.Pool().QueryRow(ctx, `SELECT state FROM public.tenantgen_tenants WHERE name = $1`, t.Name()).Scan(&state)
+	err = db.Pool().QueryRow(ctx, `SELECT state FROM public.tenantgen_tenants WHERE name = $1`, t.String()).Scan(&state)
 	db.Close()
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):

@@ -99,7 +99,7 @@ func eachTenant(ctx context.Context, e *env, names []runtime.Tenant, verb string
 				return err // interrupted: the rest is not attempted
 			}
 			fmt.Fprintf(e.stderr, "tenantgen: tenant %s: %s\n", t, strings.TrimPrefix(err.Error(), "tenantgen: "))
-			failed = append(failed, t.Name())
+			failed = append(failed, t.String())
 		}
 	}
 	if len(failed) > 0 {

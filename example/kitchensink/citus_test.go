@@ -33,7 +33,7 @@ func TestCitusKitchensink(t *testing.T) {
 		if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		it, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.Name(), Name: "hammer", Status: db.ItemStatusActive, Tags: []string{}, PlanID: &plan.ID})
+		it, err := q.Tenant(tn).CreateItem(ctx, db.CreateItemParams{Tenant: tn.String(), Name: "hammer", Status: db.ItemStatusActive, Tags: []string{}, PlanID: &plan.ID})
 		if err != nil {
 			t.Fatalf("%s: %v", tn, err)
 		}
@@ -42,7 +42,7 @@ func TestCitusKitchensink(t *testing.T) {
 			t.Fatalf("%s: the trigger wrote %d events (%v)", tn, events, err)
 		}
 		var tables int
-		if err := rt.Pool().QueryRow(ctx, `SELECT count(*) FROM citus_tables WHERE citus_table_type = 'schema' AND table_name::text LIKE $1`, tn.Name()+".%").Scan(&tables); err != nil || tables < 2 {
+		if err := rt.Pool().QueryRow(ctx, `SELECT count(*) FROM citus_tables WHERE citus_table_type = 'schema' AND table_name::text LIKE $1`, tn.String()+".%").Scan(&tables); err != nil || tables < 2 {
 			t.Fatalf("%s: %d distributed-schema tables (%v)", tn, tables, err)
 		}
 	}

@@ -43,7 +43,7 @@ func setup(t *testing.T) (*db.DB, *runtime.DB) {
 		t.Fatal(err)
 	}
 	for _, tn := range []runtime.Tenant{thor, potter} {
-		_ = rt.DropTenant(ctx, tn, tn.Name())
+		_ = rt.DropTenant(ctx, tn, tn.String())
 		if err := rt.CreateTenant(ctx, tn, runtime.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -67,20 +67,20 @@ func TestEveryQueryKindPerTenant(t *testing.T) {
 		tq := q.Tenant(tn)
 		for i, name := range []string{"hammer", "cloak"} {
 			it, err := tq.CreateItem(ctx, db.CreateItemParams{
-				Tenant: tn.Name(), Name: tn.Name() + "-" + name, Status: db.ItemStatusActive,
-				Tags: []string{"t" + tn.Name(), "common"}, Attrs: json.RawMessage(`{"i": 1}`),
+				Tenant: tn.String(), Name: tn.String() + "-" + name, Status: db.ItemStatusActive,
+				Tags: []string{"t" + tn.String(), "common"}, Attrs: json.RawMessage(`{"i": 1}`),
 				Price: pgtype.Numeric{Int: bigInt(1999), Exp: -2, Valid: true}, PlanID: ptr(plan.ID), Note: ptr("n"),
 			})
 			if err != nil {
 				t.Fatalf("%s: CreateItem: %v", tn, err)
 			}
-			if it.Tenant != tn.Name() || it.Status != db.ItemStatusActive || *it.PlanID != plan.ID {
+			if it.Tenant != tn.String() || it.Status != db.ItemStatusActive || *it.PlanID != plan.ID {
 				t.Fatalf("%s: CreateItem returned %+v", tn, it)
 			}
 			if i == 0 && it.Note == nil {
 				t.Fatal("nullable note lost")
 			}
-			created[tn.Name()] = append(created[tn.Name()], it.ID)
+			created[tn.String()] = append(created[tn.String()], it.ID)
 		}
 	}
 
@@ -88,7 +88,7 @@ func TestEveryQueryKindPerTenant(t *testing.T) {
 		tq := q.Tenant(tn)
 		own := func(got string, what string) {
 			t.Helper()
-			if got != tn.Name() {
+			if got != tn.String() {
 				t.Fatalf("%s: %s returned a row of tenant %q", tn, what, got)
 			}
 		}
@@ -99,7 +99,7 @@ func TestEveryQueryKindPerTenant(t *testing.T) {
 		for _, it := range items {
 			own(it.Tenant, "ListItems")
 		}
-		it, err := tq.GetItem(ctx, created[tn.Name()][0])
+		it, err := tq.GetItem(ctx, created[tn.String()][0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestEveryQueryKindPerTenant(t *testing.T) {
 		for _, r := range byIDs {
 			own(r.Tenant, "ListItemsByIDs")
 		}
-		byTag, err := tq.ListItemsByTag(ctx, "t"+tn.Name())
+		byTag, err := tq.ListItemsByTag(ctx, "t"+tn.String())
 		if err != nil || len(byTag) != 2 {
 			t.Fatalf("%s: ListItemsByTag: %d, %v", tn, len(byTag), err)
 		}
@@ -127,7 +127,7 @@ func TestEveryQueryKindPerTenant(t *testing.T) {
 		if n, err := tq.ListItemsByTag(ctx, "t"+other); err != nil || len(n) != 0 {
 			t.Fatalf("%s: sees %d items tagged for %s (%v)", tn, len(n), other, err)
 		}
-		withPlan, err := tq.GetItemWithPlan(ctx, created[tn.Name()][0])
+		withPlan, err := tq.GetItemWithPlan(ctx, created[tn.String()][0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +158,7 @@ func TestEveryQueryKindPerTenant(t *testing.T) {
 		}
 
 		// Batches.
-		br := tq.CreateItemsBatch(ctx, []db.CreateItemsBatchParams{{Tenant: tn.Name(), Name: "b1"}, {Tenant: tn.Name(), Name: "b2"}})
+		br := tq.CreateItemsBatch(ctx, []db.CreateItemsBatchParams{{Tenant: tn.String(), Name: "b1"}, {Tenant: tn.String(), Name: "b2"}})
 		var batchErr error
 		br.Exec(func(i int, err error) {
 			if err != nil {
@@ -168,7 +168,7 @@ func TestEveryQueryKindPerTenant(t *testing.T) {
 		if batchErr != nil {
 			t.Fatal(batchErr)
 		}
-		one := tq.GetItemBatch(ctx, created[tn.Name()])
+		one := tq.GetItemBatch(ctx, created[tn.String()])
 		one.QueryRow(func(i int, r db.GetItemBatchRow, err error) {
 			if err != nil {
 				batchErr = err
@@ -179,7 +179,7 @@ func TestEveryQueryKindPerTenant(t *testing.T) {
 		if batchErr != nil {
 			t.Fatal(batchErr)
 		}
-		many := tq.ListEventsBatch(ctx, created[tn.Name()])
+		many := tq.ListEventsBatch(ctx, created[tn.String()])
 		events := 0
 		many.Query(func(i int, rs []db.Event, err error) {
 			if err != nil {
@@ -192,7 +192,7 @@ func TestEveryQueryKindPerTenant(t *testing.T) {
 		}
 
 		// Copy.
-		n, err := tq.CopyItems(ctx, []db.CopyItemsParams{{Tenant: tn.Name(), Name: "c1", Status: db.ItemStatusDraft}, {Tenant: tn.Name(), Name: "c2", Status: db.ItemStatusArchived}})
+		n, err := tq.CopyItems(ctx, []db.CopyItemsParams{{Tenant: tn.String(), Name: "c1", Status: db.ItemStatusDraft}, {Tenant: tn.String(), Name: "c2", Status: db.ItemStatusArchived}})
 		if err != nil || n != 2 {
 			t.Fatalf("%s: CopyItems = %d, %v", tn, n, err)
 		}

@@ -101,7 +101,9 @@ func versionCheck(f *jen.File, version int) {
 func emitMigrations(pkg string, shared, tenant bool) ([]byte, error) {
 	f := jen.NewFile(pkg)
 	f.HeaderComment(headerLine)
-	f.ImportName(runtimePkg, "runtime")
+	// The contract, not the runtime: importing the migration sets must not
+	// pull in the code that runs them (goose, database/sql).
+	f.ImportName(contractPkg, "contract")
 	sub := func(dir string, ok bool) jen.Code {
 		if !ok {
 			return jen.Nil()
@@ -120,8 +122,8 @@ func emitMigrations(pkg string, shared, tenant bool) ([]byte, error) {
 		)
 	}
 	comment(f, "Migrations returns the goose migration sets generated from the schema files:\nshared for public, tenant for every tenant schema.")
-	f.Func().Id("Migrations").Params().Qual(runtimePkg, "Migrations").Block(
-		jen.Return(jen.Qual(runtimePkg, "Migrations").Values(jen.Dict{
+	f.Func().Id("Migrations").Params().Qual(contractPkg, "Migrations").Block(
+		jen.Return(jen.Qual(contractPkg, "Migrations").Values(jen.Dict{
 			jen.Id("Shared"): sub(contract.SharedDir, shared),
 			jen.Id("Tenant"): sub(contract.TenantDir, tenant),
 		})),

@@ -186,7 +186,7 @@ func Run(ctx context.Context, rt *runtime.DB, p Project, info *Info, tenant, dec
 		handle  reflect.Value
 		allowed []string
 	}{
-		{"Tenant", tq, []string{tenant.Name(), "public"}},
+		{"Tenant", tq, []string{tenant.String(), "public"}},
 		{"Shared", sq, []string{"public"}},
 	}
 	c := &caller{rt: rt, info: info, tenant: tenant, decoy: decoy, report: r}
@@ -305,7 +305,7 @@ func (c *caller) invoke(ctx context.Context, tx pgx.Tx, handle reflect.Value, m 
 	}()
 	bound := handle.MethodByName("WithTx").Call([]reflect.Value{reflect.ValueOf(tx)})[0]
 	args := []reflect.Value{reflect.ValueOf(ctx)}
-	g := &argGen{variant: v, tenant: c.tenant.Name(), info: c.info, fresh: &c.fresh}
+	g := &argGen{variant: v, tenant: c.tenant.String(), info: c.info, fresh: &c.fresh}
 	for i := 2; i < m.Type.NumIn(); i++ {
 		args = append(args, g.value(m.Type.In(i), ""))
 	}
@@ -328,7 +328,7 @@ func (c *caller) record(name string, v int, rows []reflect.Value, err error) {
 	}
 	for _, row := range rows {
 		c.report.Rows++
-		if s, ok := foreignString(row, c.decoy.Name()); ok {
+		if s, ok := foreignString(row, c.decoy.String()); ok {
 			c.report.Foreign = append(c.report.Foreign, Finding{name, v, "row", fmt.Sprintf("returned a row of %s: %q", c.decoy, s)})
 		}
 	}

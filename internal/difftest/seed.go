@@ -56,8 +56,8 @@ func Setup(ctx context.Context, url string, p Project, tenants ...runtime.Tenant
 	schemas := []string{"public"}
 	markers := []string{"shared"}
 	for _, t := range tenants {
-		schemas = append(schemas, t.Name())
-		markers = append(markers, t.Name())
+		schemas = append(schemas, t.String())
+		markers = append(markers, t.String())
 	}
 	for i, s := range schemas {
 		n, err := seedSchema(ctx, conn.Conn(), s, markers[i], info.Refused)
@@ -67,7 +67,7 @@ func Setup(ctx context.Context, url string, p Project, tenants ...runtime.Tenant
 		info.Seeded[s] = n
 	}
 	if len(tenants) > 0 {
-		if err := loadEnums(ctx, conn.Conn(), info, tenants[0].Name()); err != nil {
+		if err := loadEnums(ctx, conn.Conn(), info, tenants[0].String()); err != nil {
 			return nil, err
 		}
 	}

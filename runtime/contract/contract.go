@@ -4,7 +4,12 @@
 // so the agreement is written once.
 package contract
 
-import "strings"
+import (
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
 
 // SchemaName is the schema name generated SQL uses for "the tenant this
 // query is bound to". It is not a valid tenant name (tenant names have no
@@ -70,3 +75,36 @@ type EnforceVersion uint
 const (
 	_ = EnforceVersion(Version - MinVersion)
 )
+
+// Migrations are the two goose migration sets a generated package embeds.
+// The type lives here, not with the code that runs migrations, so that a
+// generated package's Migrations() costs its importers nothing but io/fs.
+type Migrations struct {
+	Shared fs.FS // applied to public
+	Tenant fs.FS // applied to every tenant schema
+}
+
+// Versions returns the versions of the shared and tenant sets, each in
+// order: a migration file is named VERSION_name.sql.
+func (m Migrations) Versions() (shared, tenant []int64) {
+	return setVersions(m.Shared), setVersions(m.Tenant)
+}
+
+func setVersions(fsys fs.FS) []int64 {
+	if fsys == nil {
+		return nil
+	}
+	names, _ := fs.Glob(fsys, "*.sql")
+	var out []int64
+	for _, n := range names {
+		i := strings.IndexByte(n, '_')
+		if i <= 0 {
+			continue
+		}
+		if v, err := strconv.ParseInt(n[:i], 10, 64); err == nil {
+			out = append(out, v)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

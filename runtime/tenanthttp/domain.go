@@ -150,7 +150,7 @@ type StateLookup interface {
 
 // suspendedError is the resolution of a suspended tenant's domain.
 func suspendedError(t runtime.Tenant) error {
-	return fmt.Errorf("tenanthttp: tenant %s: %w", t.Name(), runtime.ErrTenantSuspended)
+	return fmt.Errorf("tenanthttp: tenant %s: %w", t.String(), runtime.ErrTenantSuspended)
 }
 
 // lookupDomain asks the registry, through StateLookup when it can.

@@ -61,12 +61,12 @@ func (g *RegisteredResolver) ResolveRequest(r *http.Request) (runtime.Tenant, *h
 	if err != nil || !ok || t.IsZero() {
 		return t, r2, ok, err
 	}
-	e, hit, gen := g.cache.get(t.Name(), g.now())
+	e, hit, gen := g.cache.get(t.String(), g.now())
 	if !hit {
 		if e, err = g.fetch(r.Context(), t); err != nil {
 			return runtime.Tenant{}, r, false, err
 		}
-		g.cache.put(t.Name(), gen, t, e.found, e.suspended, g.now())
+		g.cache.put(t.String(), gen, t, e.found, e.suspended, g.now())
 	}
 	switch {
 	case e.suspended:
@@ -88,7 +88,7 @@ func (g *RegisteredResolver) fetch(ctx context.Context, t runtime.Tenant) (cache
 	case errors.Is(err, runtime.ErrTenantNotFound):
 		return cacheEntry{}, nil
 	case err != nil:
-		return cacheEntry{}, fmt.Errorf("tenanthttp: looking up the state of tenant %s: %w", t.Name(), err)
+		return cacheEntry{}, fmt.Errorf("tenanthttp: looking up the state of tenant %s: %w", t.String(), err)
 	}
 	return cacheEntry{tenant: t, found: st == runtime.StateActive || st == runtime.StateSuspended, suspended: st == runtime.StateSuspended}, nil
 }

@@ -28,9 +28,9 @@ func (s *states) TenantState(_ context.Context, t runtime.Tenant) (runtime.Tenan
 	if s.err != nil {
 		return "", s.err
 	}
-	st, ok := s.m[t.Name()]
+	st, ok := s.m[t.String()]
 	if !ok {
-		return "", fmt.Errorf("tenant %s: %w", t.Name(), runtime.ErrTenantNotFound)
+		return "", fmt.Errorf("tenant %s: %w", t.String(), runtime.ErrTenantNotFound)
 	}
 	return st, nil
 }

@@ -130,7 +130,7 @@ func (b *syncBuffer) String() string {
 var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	name := "-"
 	if t, ok := tenanthttp.TenantFrom(r); ok {
-		name = t.Name()
+		name = t.String()
 	}
 	fmt.Fprintf(w, "tenant=%s path=%s raw=%s", name, r.URL.Path, r.URL.RawPath)
 })
@@ -810,11 +810,11 @@ func TestOptional(t *testing.T) {
 func TestResolveRequestWithoutRewrite(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/t/thor/polls", nil)
 	tn, ok, err := tenanthttp.PathPrefix("/t/").Resolve(r)
-	if err != nil || !ok || tn.Name() != "thor" {
+	if err != nil || !ok || tn.String() != "thor" {
 		t.Fatalf("Resolve = %v, %v, %v; want thor", tn, ok, err)
 	}
 	tn, ok, err = tenanthttp.First(tenanthttp.Header("X-Tenant"), tenanthttp.PathPrefix("t")).Resolve(r)
-	if err != nil || !ok || tn.Name() != "thor" || r.URL.Path != "/t/thor/polls" {
+	if err != nil || !ok || tn.String() != "thor" || r.URL.Path != "/t/thor/polls" {
 		t.Fatalf("First.Resolve = %v, %v, %v, path %q; want thor and the path untouched", tn, ok, err, r.URL.Path)
 	}
 	tn, r2, ok, err := tenanthttp.ResolveRequest(tenanthttp.Header("X-Tenant"), r)

@@ -67,7 +67,7 @@ func (c *Config) Run(ctx context.Context, e *bench.Env) (bench.Section, []bench.
 func createOne(ctx context.Context, rt *runtime.DB, i int) (time.Duration, error) {
 	t := runtime.MustTenant(fmt.Sprintf("cr_%04d", i))
 	t0 := time.Now()
-	if err := rt.CreateTenant(ctx, t, runtime.CreateOptions{Domains: []string{strings.ReplaceAll(t.Name(), "_", "-") + ".example.com"}}); err != nil {
+	if err := rt.CreateTenant(ctx, t, runtime.CreateOptions{Domains: []string{strings.ReplaceAll(t.String(), "_", "-") + ".example.com"}}); err != nil {
 		return 0, fmt.Errorf("CreateTenant %s: %w", t, err)
 	}
 	return time.Since(t0), nil

@@ -6,7 +6,7 @@ import (
 	"embed"
 	"io/fs"
 
-	"github.com/tenantgen/tenantgen/runtime"
+	"github.com/tenantgen/tenantgen/runtime/contract"
 )
 
 //go:embed migrations
@@ -22,8 +22,8 @@ func migrationsSub(dir string) fs.FS {
 
 // Migrations returns the goose migration sets generated from the schema files:
 // shared for public, tenant for every tenant schema.
-func Migrations() runtime.Migrations {
-	return runtime.Migrations{
+func Migrations() contract.Migrations {
+	return contract.Migrations{
 		Shared: migrationsSub("migrations/shared"),
 		Tenant: migrationsSub("migrations/tenant"),
 	}
