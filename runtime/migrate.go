@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/pressly/goose/v3"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/tenantgen/tenantgen/runtime/contract"
 )
 
 type direction int
@@ -145,13 +147,7 @@ func gooseError(fsys fs.FS, err error) error {
 	return fmt.Errorf("version %d (%s): %w", src.Version, src.Path, pe.Err)
 }
 
-func hasSQL(fsys fs.FS) bool { return len(setVersions(fsys)) > 0 }
-
-// setVersions lists the versions of one migration set, in order.
-func setVersions(fsys fs.FS) []int64 {
-	v, _ := Migrations{Shared: fsys}.Versions()
-	return v
-}
+func hasSQL(fsys fs.FS) bool { return len(contract.SetVersions(fsys)) > 0 }
 
 // TenantVersions returns the tenant-set version applied in each named
 // schema (0 when none), in a constant number of round trips whatever the

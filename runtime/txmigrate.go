@@ -23,6 +23,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantgen/tenantgen/runtime/contract"
 )
 
 // planned is one migration of the tenant set, read for the one-transaction
@@ -40,7 +42,7 @@ type planned struct {
 // goose reports the problem when its turn comes.
 func loadPlan(fsys fs.FS) ([]planned, error) {
 	var out []planned
-	for _, v := range setVersions(fsys) {
+	for _, v := range contract.SetVersions(fsys) {
 		path, err := versionPath(fsys, v)
 		if err != nil {
 			return nil, err

@@ -97,10 +97,8 @@ func foreignKeys(sts []*migfile.Statement) map[string][]string {
 		if as := st.Node.GetAlterTableStmt(); as != nil && as.Relation != nil {
 			for _, n := range as.Cmds {
 				cmd := n.GetAlterTableCmd()
-				add(as.Relation, cmd.GetDef().GetConstraint())
-				if cmd.GetDef() != nil {
-					column(as.Relation, cmd.GetDef())
-				}
+				add(as.Relation, cmd.GetDef().GetConstraint()) // the getters are nil-safe
+				column(as.Relation, cmd.GetDef())
 			}
 		}
 	}

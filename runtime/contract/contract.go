@@ -87,10 +87,12 @@ type Migrations struct {
 // Versions returns the versions of the shared and tenant sets, each in
 // order: a migration file is named VERSION_name.sql.
 func (m Migrations) Versions() (shared, tenant []int64) {
-	return setVersions(m.Shared), setVersions(m.Tenant)
+	return SetVersions(m.Shared), SetVersions(m.Tenant)
 }
 
-func setVersions(fsys fs.FS) []int64 {
+// SetVersions returns the versions of one migration set, in order (none
+// for a nil set).
+func SetVersions(fsys fs.FS) []int64 {
 	if fsys == nil {
 		return nil
 	}
