@@ -211,10 +211,29 @@ func createCitusDatabase(ctx context.Context, coordAdmin, name string) error {
 		}
 		stmts = append(stmts, fmt.Sprintf("SELECT citus_add_node(%s, %d)", quote(h), p))
 	}
-	if err := execOn(ctx, WithDatabase(coordAdmin, name), stmts...); err != nil {
+	if err := registerNodes(ctx, coordAdmin, WithDatabase(coordAdmin, name), stmts); err != nil {
 		return fmt.Errorf("registering the Citus nodes: %w", err)
 	}
 	return nil
+}
+
+// registerNodes runs stmts on dbURL while holding an advisory lock in the
+// coordinator's maintenance database. Registering a worker writes the role
+// tenantgen connects as on that worker, a cluster-wide catalog row: two test
+// packages registering at once (go test runs packages in parallel) fail with
+// "tuple concurrently updated" (XX000). The lock serializes them across
+// processes.
+func registerNodes(ctx context.Context, coordAdmin, dbURL string, stmts []string) error {
+	lock, err := pgx.Connect(ctx, coordAdmin)
+	if err != nil {
+		return err
+	}
+	defer lock.Close(context.Background())
+	const key = 0x74676369 // "tgci"
+	if _, err := lock.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		return fmt.Errorf("locking node registration: %w", err)
+	}
+	return execOn(ctx, dbURL, stmts...) // closing lock releases it
 }
 
 // dropCitusDatabase drops name on the coordinator first (whose metadata
